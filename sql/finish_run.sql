@@ -1,0 +1,15 @@
+-- Record the outcome of the attempt in progress. status 'pending' means another
+-- attempt follows (graphile-worker retries with backoff); the output and error
+-- of the attempt that failed stay on the row until then.
+update :SCHEMA.runs
+set
+  status = $2,
+  finished_at = case when $2 = 'pending' then null else now() end,
+  exit_code = $3,
+  signal = $4,
+  stdout = $5,
+  stderr = $6,
+  result = $7,
+  error = $8
+where id = $1 and status = 'running'
+returning id, schedule_name, task, status, fire_at, attempt, exit_code, stdout, stderr, error

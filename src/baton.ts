@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto';
+
+import type pg from 'pg';
+
+import { type Config, type ConfigInput, resolveConfig } from './config/config.ts';
+import { type Clock, systemClock } from './core/clock.ts';
+import { BatonEvents } from './core/events.ts';
+import { createLogger, type Logger } from './core/logger.ts';
+import { createDb, type Db } from './db/database.ts';
+import { migrate } from './db/migrate.ts';
+import { type Connections, createConnections } from './db/pool.ts';
+import { loadStatements, type Statements } from './db/statements.ts';
+import type { TaskFunction } from './executors/executor.ts';
+import { shellTask } from './executors/shell.ts';
+import { sqlTask } from './executors/sql.ts';
+import { WorkerRunner } from './executors/worker-runner.ts';
+import { Elector } from './leader/elector.ts';
+import { ChangeListener } from './listener/change-listener.ts';
+import { NodeRegistry, type NodeRole } from './nodes/node-registry.ts';
+import { Planner } from './planner/planner.ts';
+import { getRun, listRuns } from './runs/run.repository.ts';
+import type { Run, RunStatus } from './runs/run.table.ts';
+import { callByName, getSchedule, listSchedules, upsertSchedule } from './schedules/schedule.repository.ts';
+import type { Schedule, ScheduleOptions } from './schedules/schedule.table.ts';
+import { version } from './version.ts';
+
+export interface BatonOptions {
+  /** The host app's pool; pgBaton never ends it. */
+  pool?: pg.Pool;
+  /** Or a connection string, for a pool pgBaton creates and ends. */
+  connectionString?: string;
+  /** Settings; any left out take their defaults (see config/config.ts). */
+  config?: Omit<ConfigInput, 'databaseUrl'>;
+  /** The app's own tasks, by name: `{ 'billing:invoice': async (payload, ctx) => … }`. */
+  tasks?: Record<string, TaskFunction>;
+  /** The host's pino logger; pgBaton logs through a child of it. */
+  logger?: Logger;
+  /** @internal Time source of the planner (tests). */
+  clock?: Clock;
+}
+
+export interface StartOptions {
+  /** Take part in leader election and fire schedules. Default true. */
+  scheduler?: boolean;
+  /** Run tasks. Default true. */
+  worker?: boolean;
+}
+
+interface Service {
+  stop(): Promise<void>;
+}
+
+/**
+ * pgBaton, embedded: the composition root. Builds each component from one
+ * config, starts them in order and stops them in reverse.
+ */
+export class Baton {
+  readonly config: Config;
+  readonly events: BatonEvents;
+  readonly logger: Logger;
+  readonly nodeId = randomUUID();
+  readonly #connections: Connections;
+  readonly #statements: Statements;
+  readonly #db: Db;
+  readonly #tasks: Map<string, TaskFunction>;
+  readonly #clock: Clock;
+  #elector: Elector | undefined;
+  /** Running services, stopped last-started-first. */
+  #running: Service[] = [];
+  #starting: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: BatonOptions) {
+    const connectionString = options.connectionString;
+    if (!options.pool && !connectionString) throw new Error('Baton needs a pool or a connectionString');
+    this.config = resolveConfig({ ...options.config, databaseUrl: connectionString });
+    this.logger = (options.logger ?? createLogger({ level: this.config.logLevel })).child({ nodeId: this.nodeId });
+    this.events = new BatonEvents(this.logger);
+    this.#clock = options.clock ?? systemClock;
+    this.#connections = createConnections(
+      options.pool ? { pool: options.pool } : { connectionString: connectionString! },
+      this.logger,
+    );
+    this.#statements = loadStatements(this.config);
+    this.#db = createDb(this.#connections.pool, this.config.schema);
+    this.#tasks = new Map<string, TaskFunction>([['sql', sqlTask(this.#connections.pool)]]);
+    if (this.config.worker.shell) this.#tasks.set('shell', shellTask(this.config.worker));
+    for (const [name, task] of Object.entries(options.tasks ?? {})) this.#tasks.set(name, task);
+  }
+
+  get pool(): pg.Pool {
+    return this.#connections.pool;
+  }
+
+  /** Whether this node holds the leader lock right now. */
+  get isLeader(): boolean {
+    return this.#elector?.isLeader ?? false;
+  }
+
+  /** Brings graphile-worker's and pgBaton's schemas up to date. Safe from many nodes at once. */
+  async migrate(): Promise<{ applied: string[] }> {
+    return migrate(this.#connections.pool, this.config, this.logger.child({ module: 'migrate' }));
+  }
+
+  /** Starts the scheduler and/or the worker. Idempotent. */
+  start(options: StartOptions = {}): Promise<void> {
+    this.#starting ??= this.#start(options);
+    return this.#starting;
+  }
+
+  async #start({ scheduler = true, worker = true }: StartOptions): Promise<void> {
+    const { config, events, nodeId } = this;
+    const connections = this.#connections;
+    const statements = this.#statements;
+    const logger = (module: string) => this.logger.child({ module });
+    const roles: NodeRole[] = [...(scheduler ? ['scheduler' as const] : []), ...(worker ? ['worker' as const] : [])];
+
+    const registry = new NodeRegistry({
+      pool: connections.pool,
+      statements,
+      nodeId,
+      roles,
+      tasks: worker ? [...this.#tasks.keys()] : [],
+      version,
+      heartbeatMs: config.nodeHeartbeatMs,
+      events,
+      logger: logger('nodes'),
+    });
+    await registry.start();
+    this.#running.push(registry);
+
+    if (worker) {
+      const runner = new WorkerRunner({
+        schema: config.schema,
+        pool: connections.pool,
+        statements,
+        nodeId,
+        events,
+        tasks: this.#tasks,
+        settings: { workerSchema: config.workerSchema, ...config.worker },
+        logger: logger('worker'),
+      });
+      await runner.start();
+      this.#running.push(runner);
+    }
+
+    if (scheduler) {
+      const elector = new Elector({
+        connections,
+        schema: config.schema,
+        nodeId,
+        settings: config.scheduler,
+        logger: logger('elector'),
+        events,
+      });
+      const planner = new Planner({
+        pool: connections.pool,
+        statements,
+        elector,
+        clock: this.#clock,
+        settings: config.scheduler,
+        logger: logger('planner'),
+        events,
+      });
+      const listener = new ChangeListener({
+        connections,
+        schema: config.schema,
+        logger: logger('listener'),
+        events,
+        onChange: (change) => planner.onChange(change),
+      });
+      // Stop order (reverse): listener, then planner (no more fires), then the elector hands over.
+      this.#elector = elector;
+      planner.start();
+      elector.start();
+      listener.start();
+      this.#running.push(elector, planner, listener);
+    }
+    this.logger.info({ roles, tasks: worker ? [...this.#tasks.keys()] : [] }, 'pgbaton started');
+  }
+
+  /** Stops everything it started, newest first; ends the pool only if it created it. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    await this.#starting?.catch(() => undefined);
+    for (const service of this.#running.reverse()) {
+      await service.stop().catch((error: unknown) => this.logger.error({ err: error }, 'stop failed'));
+    }
+    this.#running = [];
+    await this.#connections.close();
+  }
+
+  // Schedule operations: the SQL API, typed.
+
+  /** Upserts a schedule by name: spec is a cron expression, 'every <interval>', 'at <timestamp>' or null. */
+  schedule(
+    name: string,
+    spec: string | null,
+    task: string,
+    payload: Record<string, unknown> = {},
+    options: ScheduleOptions = {},
+  ): Promise<Schedule> {
+    return upsertSchedule(this.#db, this.config.schema, { name, spec, task, payload, options });
+  }
+
+  unschedule(name: string): Promise<boolean> {
+    return callByName(this.#db, this.config.schema, 'unschedule', name);
+  }
+
+  async pause(name: string): Promise<void> {
+    await callByName(this.#db, this.config.schema, 'pause', name);
+  }
+
+  async resume(name: string): Promise<void> {
+    await callByName(this.#db, this.config.schema, 'resume', name);
+  }
+
+  /** Enqueues a run now; returns its id. Needs a worker, not a leader. */
+  trigger(name: string, payload?: Record<string, unknown>): Promise<string> {
+    return callByName(this.#db, this.config.schema, 'trigger', name, payload);
+  }
+
+  getSchedule(name: string): Promise<Schedule | undefined> {
+    return getSchedule(this.#db, name);
+  }
+
+  listSchedules(): Promise<Schedule[]> {
+    return listSchedules(this.#db);
+  }
+
+  getRun(id: string): Promise<Run | undefined> {
+    return getRun(this.#db, id);
+  }
+
+  listRuns(filter?: { scheduleName?: string; status?: RunStatus; limit?: number }): Promise<Run[]> {
+    return listRuns(this.#db, filter);
+  }
+}

@@ -1,0 +1,84 @@
+import { resolve } from 'node:path';
+
+import type { Command } from 'commander';
+
+import type { RunSummary } from '../../core/events.ts';
+import { redactUrl } from '../../core/logger.ts';
+import { startEmbeddedPostgres } from '../../db/embedded.ts';
+import { batonFor, commandConfig, type GlobalOptions, untilSignal, wrapHandler } from '../runtime.ts';
+
+interface DevOptions {
+  dataDir: string;
+  port: string;
+  demo: boolean;
+}
+
+const demo = {
+  name: 'demo',
+  spec: '*/5 * * * * *',
+  command: 'echo "hello from pgbaton at $(date +%T)"',
+};
+
+/**
+ * `baton dev`: everything in one process with zero config. Without DATABASE_URL
+ * it runs an embedded Postgres under .baton/; the shell task is on; a demo
+ * schedule fires every 5 seconds and every finished run is printed.
+ */
+export function registerDev(program: Command): void {
+  program
+    .command('dev')
+    .description('embedded Postgres, scheduler and worker in one process, with a demo schedule')
+    .option('--data-dir <dir>', 'where the embedded Postgres keeps its data', '.baton')
+    .option('--port <port>', 'port of the embedded Postgres', '54329')
+    .option('--no-demo', 'do not create the demo schedule')
+    .action(
+      wrapHandler(async (options: DevOptions, cmd: Command) => {
+        const globals = cmd.optsWithGlobals<GlobalOptions>();
+        let config = commandConfig({ logLevel: 'warn', ...globals }, { worker: { shell: true } });
+        const embedded = config.databaseUrl
+          ? undefined
+          : await startEmbeddedPostgres({ dataDir: resolve(options.dataDir, 'pg'), port: Number(options.port) });
+        try {
+          if (embedded) {
+            await embedded.ensureDatabase('baton');
+            config = { ...config, databaseUrl: embedded.url('baton') };
+          }
+          const baton = batonFor(config);
+          await baton.migrate();
+          baton.events.on('run:finished', printRun);
+          await baton.start();
+          if (options.demo && !(await baton.getSchedule(demo.name))) {
+            await baton.schedule(demo.name, demo.spec, 'shell', { command: demo.command }, { description: 'created by baton dev' });
+          }
+          printBanner(config.databaseUrl!, config.schema, options.demo);
+          await untilSignal(() => baton.stop());
+        } finally {
+          await embedded?.stop();
+        }
+      }),
+    );
+}
+
+function printBanner(databaseUrl: string, schema: string, withDemo: boolean): void {
+  const url = redactUrl(databaseUrl);
+  const lines = [
+    '',
+    'pgbaton dev is running: scheduler, worker (shell enabled) and Postgres.',
+    `  database   ${url}`,
+    `  psql       psql ${url}`,
+    `  try        select ${schema}.schedule('tick', '*/2 * * * * *', 'shell', '{"command":"date"}');`,
+    `             select * from ${schema}.schedule_status;`,
+    withDemo ? `  demo       schedule "${demo.name}" runs \`${demo.command}\` every 5 seconds` : '',
+    '  stop       Ctrl-C',
+    '',
+  ];
+  process.stdout.write(lines.filter((line, index) => line !== '' || index === 0 || index === lines.length - 1).join('\n') + '\n');
+}
+
+function printRun(run: RunSummary): void {
+  const output = (run.stdout ?? '').trim().split('\n').at(-1) ?? '';
+  const detail = run.status === 'succeeded' ? output : (run.error ?? '');
+  process.stdout.write(
+    `${new Date().toISOString().slice(11, 23)}  run ${run.id}  ${run.scheduleName}  ${run.status}  ${detail}\n`,
+  );
+}

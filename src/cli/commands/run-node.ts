@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+
+import type { StartOptions } from '../../baton.ts';
+import { batonFor, commandConfig, type GlobalOptions, untilSignal, wrapHandler } from '../runtime.ts';
+
+interface NodeOptions {
+  shell?: boolean;
+  concurrency?: string;
+  migrate: boolean;
+}
+
+/**
+ * `start`, `scheduler` and `worker`: one process that migrates (unless told not
+ * to), starts the roles it is named for, and stops cleanly on SIGTERM/SIGINT.
+ */
+export function registerNodeCommands(program: Command): void {
+  const variants: Array<{ name: string; description: string; roles: Required<StartOptions> }> = [
+    { name: 'start', description: 'run a scheduler node and a worker in one process', roles: { scheduler: true, worker: true } },
+    { name: 'scheduler', description: 'run a scheduler node (leader election, planning, firing)', roles: { scheduler: true, worker: false } },
+    { name: 'worker', description: 'run a worker that executes fired runs', roles: { scheduler: false, worker: true } },
+  ];
+  for (const { name, description, roles } of variants) {
+    const command = program.command(name).description(description).option('--no-migrate', 'do not apply migrations at start');
+    if (roles.worker) {
+      command
+        .option('--shell', 'offer the shell task (runs commands from schedules: enable only where that is wanted)')
+        .option('--concurrency <n>', 'runs executed at once');
+    }
+    command.action(
+      wrapHandler(async (options: NodeOptions, cmd: Command) => {
+        const config = commandConfig(cmd.optsWithGlobals<GlobalOptions>(), {
+          worker: {
+            ...(options.shell ? { shell: true } : {}),
+            ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+          },
+        });
+        const baton = batonFor(config);
+        if (options.migrate) await baton.migrate();
+        await baton.start(roles);
+        await untilSignal(() => baton.stop());
+      }),
+    );
+  }
+}

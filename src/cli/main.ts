@@ -1,0 +1,21 @@
+import { Command } from 'commander';
+
+import { version } from '../version.ts';
+import { registerDev } from './commands/dev.ts';
+import { registerMigrate } from './commands/migrate.ts';
+import { registerNodeCommands } from './commands/run-node.ts';
+
+const program = new Command()
+  .name('baton')
+  .description('pgbaton: a Postgres-native job scheduler (schedules in SQL, fired through graphile-worker)')
+  .version(version)
+  .option('--database-url <url>', 'Postgres connection string (default: $DATABASE_URL)')
+  .option('--schema <name>', "pgbaton's schema (default: $BATON_SCHEMA or baton)")
+  .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (default: $BATON_LOG_LEVEL or info)')
+  .showHelpAfterError();
+
+registerDev(program);
+registerNodeCommands(program);
+registerMigrate(program);
+
+await program.parseAsync();

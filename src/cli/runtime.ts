@@ -1,0 +1,72 @@
+import { Baton, type BatonOptions } from '../baton.ts';
+import { loadConfig } from '../config/load-config.ts';
+import type { Config, ConfigInput } from '../config/config.ts';
+import { coerceError } from '../core/errors.ts';
+import { createLogger } from '../core/logger.ts';
+
+/** Options every command takes. */
+export interface GlobalOptions {
+  databaseUrl?: string;
+  schema?: string;
+  logLevel?: string;
+}
+
+/** Exit codes are contract: scripts rely on them. */
+export const ExitCode = { ok: 0, failure: 1, invalid: 2 } as const;
+
+/** The config of a command: flags over environment over defaults. */
+export function commandConfig(options: GlobalOptions, overrides: Partial<ConfigInput> = {}): Config {
+  return loadConfig({
+    ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
+    ...(options.schema ? { schema: options.schema } : {}),
+    ...(options.logLevel ? { logLevel: options.logLevel as Config['logLevel'] } : {}),
+    ...overrides,
+  });
+}
+
+/** A Baton for a command, over config.databaseUrl. */
+export function batonFor(config: Config, extra: Omit<BatonOptions, 'connectionString' | 'config'> = {}): Baton {
+  if (!config.databaseUrl) {
+    throw new Error('no database: set DATABASE_URL or pass --database-url (or run `baton dev` for an embedded one)');
+  }
+  const { databaseUrl, ...settings } = config;
+  return new Baton({
+    connectionString: databaseUrl,
+    config: settings,
+    logger: createLogger({ level: config.logLevel }),
+    ...extra,
+  });
+}
+
+/** Runs a command: prints a failure as one line and sets the exit code (2 for bad input). */
+export function wrapHandler<A extends unknown[]>(handler: (...args: A) => Promise<void>) {
+  return async (...args: A): Promise<void> => {
+    try {
+      await handler(...args);
+    } catch (thrown) {
+      const error = coerceError(thrown);
+      process.stderr.write(`baton: ${error.message}\n`);
+      process.exitCode = error.kind === 'invalid' || error.kind === 'not_found' ? ExitCode.invalid : ExitCode.failure;
+    }
+  };
+}
+
+/**
+ * Keeps a long-running command alive until SIGTERM or SIGINT, then runs `stop`
+ * once. A second signal exits at once.
+ */
+export function untilSignal(stop: () => Promise<void>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        process.stderr.write(`baton: ${signal} again; exiting now\n`);
+        process.exit(ExitCode.failure);
+      }
+      stopping = true;
+      stop().then(resolve, reject);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

@@ -1,0 +1,47 @@
+/** SQLSTATEs raised by pgbaton's own SQL (see migrations/0001_schedules.sql). */
+export const SqlState = {
+  invalid: 'BT400',
+  notFound: 'BT404',
+  notLeader: 'BT409',
+} as const;
+
+export type ErrorKind = 'invalid' | 'not_found' | 'not_leader' | 'clash' | 'retryable' | 'other';
+
+/** An error from Postgres or pgbaton, normalised: what kind it is and which field it names. */
+export class BatonError extends Error {
+  constructor(
+    message: string,
+    readonly kind: ErrorKind,
+    readonly field?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'BatonError';
+  }
+}
+
+const kindByCode: Record<string, ErrorKind> = {
+  [SqlState.invalid]: 'invalid',
+  [SqlState.notFound]: 'not_found',
+  [SqlState.notLeader]: 'not_leader',
+  '23505': 'clash',
+  '40001': 'retryable',
+  '40P01': 'retryable',
+  '57P01': 'retryable',
+  '57P03': 'retryable',
+};
+
+/** Turns anything thrown into a BatonError, keeping the SQLSTATE's meaning and the column. */
+export function coerceError(error: unknown): BatonError {
+  if (error instanceof BatonError) return error;
+  if (error instanceof Error) {
+    const { code, column } = error as Error & { code?: string; column?: string };
+    return new BatonError(error.message, (code && kindByCode[code]) || 'other', column, { cause: error });
+  }
+  return new BatonError(String(error), 'other');
+}
+
+/** The message of anything thrown. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

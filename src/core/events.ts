@@ -1,0 +1,53 @@
+import { EventEmitter } from 'node:events';
+
+import type { Logger } from './logger.ts';
+
+/** A run as the events report it. */
+export interface RunSummary {
+  id: string;
+  scheduleName: string;
+  task: string;
+  status: string;
+  fireAt: Date;
+  attempt: number;
+  exitCode: number | null;
+  stdout: string | null;
+  stderr: string | null;
+  error: string | null;
+}
+
+/** Everything pgbaton's components tell each other and the outside (logs, baton.events, metrics). */
+export interface BatonEventMap {
+  'leader:acquired': { nodeId: string };
+  'leader:lost': { nodeId: string; reason: string };
+  'listener:connected': { reconnect: boolean };
+  'plan:resynced': { schedules: number };
+  'schedule:invalid': { scheduleId: string; name: string; error: string };
+  'fire:enqueued': { runs: Array<{ id: string; scheduleName: string; fireAt: Date; status: string }>; latencyMs: number };
+  'run:started': { runId: string; task: string; attempt: number };
+  'run:finished': RunSummary;
+}
+
+export type BatonEventName = keyof BatonEventMap;
+
+/** A typed EventEmitter whose listeners cannot crash the emitter. */
+export class BatonEvents {
+  readonly #emitter = new EventEmitter();
+
+  constructor(private readonly logger: Logger) {}
+
+  on<E extends BatonEventName>(event: E, listener: (payload: BatonEventMap[E]) => void): () => void {
+    this.#emitter.on(event, listener);
+    return () => this.#emitter.off(event, listener);
+  }
+
+  emit<E extends BatonEventName>(event: E, payload: BatonEventMap[E]): void {
+    for (const listener of this.#emitter.listeners(event)) {
+      try {
+        (listener as (p: BatonEventMap[E]) => void)(payload);
+      } catch (error) {
+        this.logger.error({ err: error, event }, 'event listener failed');
+      }
+    }
+  }
+}

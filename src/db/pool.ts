@@ -1,0 +1,63 @@
+import pg from 'pg';
+
+import type { Logger } from '../core/logger.ts';
+
+// bigint (int8) columns come back as strings: ids stay exact past 2^53.
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+export type Client = pg.Client;
+
+/** Where connections come from: the host's pool, or one we create and own. */
+export interface Connections {
+  pool: pg.Pool;
+  /** Ends the pool if we created it (never the host's); connection errors after this are expected and not logged. */
+  close(): Promise<void>;
+  /** A new client outside the pool, for sessions that must stay put: LISTEN, the leader lock. */
+  connectClient(applicationName: string): Promise<pg.Client>;
+}
+
+export function createConnections(
+  source: { pool: pg.Pool } | { connectionString: string },
+  logger: Logger,
+): Connections {
+  const pool =
+    'pool' in source
+      ? source.pool
+      : new pg.Pool({ connectionString: source.connectionString, keepAlive: true, application_name: 'pgbaton' });
+  let closing = false;
+  const onError = (error: Error) => {
+    if (!closing) logger.warn({ err: error.message }, 'pooled connection failed');
+  };
+  // A pooled client can die with the server; without listeners that error crashes the process.
+  pool.on('error', onError);
+  pool.on('connect', (client) => client.on('error', onError));
+  const clientConfig: pg.ClientConfig = { ...(pool as pg.Pool & { options: pg.PoolConfig }).options };
+  return {
+    pool,
+    async close() {
+      closing = true;
+      if (!('pool' in source)) await pool.end();
+    },
+    async connectClient(applicationName) {
+      const client = new pg.Client({ ...clientConfig, keepAlive: true, application_name: applicationName });
+      await client.connect();
+      return client;
+    },
+  };
+}
+
+/** Runs fn in a transaction on a pooled client. */
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const result = await fn(client);
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,25 @@
+import { bindSchemas, readPackageFile, type SqlSchemas } from './sql-text.ts';
+
+/** The hand-written statements in sql/, one file each, named after what they do. */
+const statementNames = [
+  'load_schedules',
+  'load_fire_cursors',
+  'fire',
+  'save_plan',
+  'start_run',
+  'finish_run',
+  'upsert_node',
+  'delete_node',
+  'publish_tasks',
+  'insert_event',
+] as const;
+
+export type StatementName = (typeof statementNames)[number];
+export type Statements = Readonly<Record<StatementName, string>>;
+
+/** Reads every statement once, bound to an installation's schemas. */
+export function loadStatements(schemas: SqlSchemas): Statements {
+  return Object.fromEntries(
+    statementNames.map((name) => [name, bindSchemas(readPackageFile(`sql/${name}.sql`), schemas)]),
+  ) as Statements;
+}

@@ -1,0 +1,35 @@
+/**
+ * Keeps the last `limit` bytes of a stream. When bytes are dropped, the tail starts
+ * at a line boundary, so no line is kept cut in half (unless one line alone is too long).
+ */
+export class OutputTail {
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #dropped = false;
+
+  constructor(private readonly limit: number) {}
+
+  push(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+    if (this.#size > this.limit * 2) this.#compact();
+  }
+
+  toString(): string {
+    this.#compact();
+    let tail = Buffer.concat(this.#chunks);
+    if (this.#dropped) {
+      const newline = tail.indexOf(0x0a);
+      if (newline >= 0 && newline < tail.length - 1) tail = tail.subarray(newline + 1);
+    }
+    return tail.toString('utf8');
+  }
+
+  #compact(): void {
+    if (this.#size <= this.limit) return;
+    const all = Buffer.concat(this.#chunks);
+    this.#chunks = [all.subarray(all.length - this.limit)];
+    this.#size = this.limit;
+    this.#dropped = true;
+  }
+}

@@ -1,0 +1,141 @@
+import type { JobHelpers, TaskList } from 'graphile-worker';
+
+import { errorMessage } from '../core/errors.ts';
+import type { BatonEvents } from '../core/events.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Pool } from '../db/pool.ts';
+import type { Statements } from '../db/statements.ts';
+import { RunAbortedError, TaskFailedError, type TaskFunction, type TaskOutcome } from './executor.ts';
+
+interface StartedRun {
+  id: string;
+  schedule_name: string;
+  task: string;
+  payload: Record<string, unknown>;
+  fire_at: Date;
+  max_attempts: number;
+  timeout_ms: number | null;
+}
+
+interface FinishedRun {
+  id: string;
+  schedule_name: string;
+  task: string;
+  status: string;
+  fire_at: Date;
+  attempt: number;
+  exit_code: number | null;
+  stdout: string | null;
+  stderr: string | null;
+  error: string | null;
+}
+
+export interface TaskWrapperDeps {
+  schema: string;
+  pool: Pool;
+  statements: Statements;
+  nodeId: string;
+  logger: Logger;
+  events: BatonEvents;
+}
+
+/** The graphile-worker task identifier of a pgbaton task (see <schema>.job_identifier). */
+export function jobIdentifier(schema: string, task: string): string {
+  return `${schema}:${task}`;
+}
+
+/**
+ * graphile-worker's task list for the tasks this worker offers. Each job carries
+ * only a run id; the run row holds what to do, so a fire keeps the definition it
+ * had when it was enqueued.
+ */
+export function buildTaskList(tasks: ReadonlyMap<string, TaskFunction>, deps: TaskWrapperDeps): TaskList {
+  const list: TaskList = {};
+  for (const [name, task] of tasks) {
+    list[jobIdentifier(deps.schema, name)] = (payload, helpers) => runAttempt(task, payload, helpers, deps);
+  }
+  return list;
+}
+
+/**
+ * One attempt: mark the run running, run the task under its timeout, record the
+ * outcome. A failure with attempts left goes back to `pending` and is rethrown,
+ * so graphile-worker retries it with backoff; the last attempt completes the job.
+ */
+async function runAttempt(task: TaskFunction, payload: unknown, helpers: JobHelpers, deps: TaskWrapperDeps) {
+  const { pool, statements, nodeId, events } = deps;
+  const runId = String((payload as { run_id?: unknown }).run_id);
+  const attempt = helpers.job.attempts;
+  const { rows } = await pool.query<StartedRun>(statements.start_run, [runId, attempt, nodeId]);
+  const run = rows[0];
+  const logger = deps.logger.child({ runId, attempt });
+  if (!run) {
+    logger.info('run is no longer pending (cancelled or finished); job dropped');
+    return;
+  }
+  events.emit('run:started', { runId, task: run.task, attempt });
+
+  const controller = new AbortController();
+  const timeout =
+    run.timeout_ms !== null
+      ? setTimeout(
+          () => controller.abort(new RunAbortedError(`timed out after ${run.timeout_ms} ms`, 'timed_out')),
+          run.timeout_ms,
+        )
+      : undefined;
+  const onShutdown = () => controller.abort(new RunAbortedError('the worker shut down during the run', 'failed'));
+  helpers.abortSignal?.addEventListener('abort', onShutdown, { once: true });
+
+  let status: string;
+  let outcome: TaskOutcome = {};
+  let error: string | null = null;
+  try {
+    outcome =
+      (await task(run.payload, {
+        runId,
+        scheduleName: run.schedule_name,
+        fireAt: run.fire_at,
+        attempt,
+        signal: controller.signal,
+        logger,
+      })) ?? {};
+    status = 'succeeded';
+  } catch (thrown) {
+    const aborted = controller.signal.aborted ? (controller.signal.reason as RunAbortedError) : undefined;
+    outcome = thrown instanceof TaskFailedError ? thrown.outcome : {};
+    status = aborted?.status ?? 'failed';
+    error = aborted?.message ?? errorMessage(thrown);
+  } finally {
+    clearTimeout(timeout);
+    helpers.abortSignal?.removeEventListener('abort', onShutdown);
+  }
+
+  const retry = status !== 'succeeded' && status !== 'cancelled' && attempt < run.max_attempts;
+  const { rows: finished } = await pool.query<FinishedRun>(statements.finish_run, [
+    runId,
+    retry ? 'pending' : status,
+    outcome.exitCode ?? null,
+    outcome.signal ?? null,
+    outcome.stdout ?? null,
+    outcome.stderr ?? null,
+    outcome.result === undefined ? null : JSON.stringify(outcome.result),
+    error,
+  ]);
+  const row = finished[0];
+  if (row) {
+    logger.info({ status: row.status, schedule: row.schedule_name, error }, 'run attempt finished');
+    events.emit('run:finished', {
+      id: row.id,
+      scheduleName: row.schedule_name,
+      task: row.task,
+      status: row.status,
+      fireAt: row.fire_at,
+      attempt: row.attempt,
+      exitCode: row.exit_code,
+      stdout: row.stdout,
+      stderr: row.stderr,
+      error: row.error,
+    });
+  }
+  if (retry) throw new Error(error ?? 'attempt failed');
+}

@@ -1,0 +1,13 @@
+export { Baton, type BatonOptions, type StartOptions } from './baton.ts';
+export type { Config, ConfigInput } from './config/config.ts';
+export { BatonError, type ErrorKind, SqlState } from './core/errors.ts';
+export type { BatonEventMap, BatonEventName, BatonEvents, RunSummary } from './core/events.ts';
+export {
+  RunAbortedError,
+  type TaskContext,
+  TaskFailedError,
+  type TaskFunction,
+  type TaskOutcome,
+} from './executors/executor.ts';
+export type { Run, RunStatus } from './runs/run.table.ts';
+export type { OverlapPolicy, Schedule, ScheduleOptions } from './schedules/schedule.table.ts';

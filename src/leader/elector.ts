@@ -1,0 +1,124 @@
+import type pg from 'pg';
+
+import type { BatonEvents } from '../core/events.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Connections } from '../db/pool.ts';
+import { runSessionLoop, type Session, untilBrokenOrStopped } from '../db/session-loop.ts';
+import { quoteIdent } from '../db/sql-text.ts';
+
+export interface ElectorSettings {
+  heartbeatMs: number;
+  sessionTimeoutMs: number;
+}
+
+/** Work that must run on the session holding the leader lock (the fence). */
+export type FencedWork<T> = (client: pg.Client, lockKey: string) => Promise<T>;
+
+/**
+ * Leader election on a dedicated session: the baton is a session advisory lock.
+ * A standby blocks in pg_advisory_lock, so it takes over the moment the leader's
+ * session ends. The server enforces a heartbeat (idle_session_timeout), so a
+ * frozen leader loses the lock within sessionTimeoutMs.
+ */
+export class Elector {
+  readonly #abort = new AbortController();
+  #loop: Promise<void> | undefined;
+  #leader: { client: pg.Client; lockKey: string; lose: (reason: Error) => void } | undefined;
+  /** Serialises use of the lock session: heartbeats never land inside a fire transaction. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly deps: {
+      connections: Connections;
+      schema: string;
+      nodeId: string;
+      settings: ElectorSettings;
+      logger: Logger;
+      events: BatonEvents;
+    },
+  ) {}
+
+  get isLeader(): boolean {
+    return this.#leader !== undefined;
+  }
+
+  start(): void {
+    if (this.#loop) return;
+    this.#loop = runSessionLoop({
+      name: 'pgbaton-elector',
+      connections: this.deps.connections,
+      logger: this.deps.logger,
+      signal: this.#abort.signal,
+      use: (session) => this.#campaign(session),
+    });
+  }
+
+  /** Steps down (unlocking, so a standby takes over at once) and stops campaigning. */
+  async stop(): Promise<void> {
+    const leader = this.#leader;
+    if (leader) {
+      await this.#exclusive(() => leader.client.query('select pg_advisory_unlock($1)', [leader.lockKey])).catch(
+        () => undefined,
+      );
+    }
+    this.#abort.abort();
+    await this.#loop;
+  }
+
+  /** Runs work on the lock session, one piece at a time; throws if this node does not lead. */
+  runFenced<T>(work: FencedWork<T>): Promise<T> {
+    return this.#exclusive(() => {
+      const leader = this.#leader;
+      if (!leader) throw new Error('not the leader');
+      return work(leader.client, leader.lockKey);
+    });
+  }
+
+  async #campaign(session: Session): Promise<void> {
+    const { client } = session;
+    const { schema, settings, logger, events, nodeId } = this.deps;
+    // A frozen leader stops answering; the server then ends its session and frees the lock.
+    // A dead standby's lock wait is noticed by the server within the check interval.
+    await client.query(
+      `select set_config('idle_session_timeout', $1, false),
+              set_config('idle_in_transaction_session_timeout', $1, false),
+              set_config('statement_timeout', '0', false),
+              set_config('lock_timeout', '0', false),
+              set_config('client_connection_check_interval', '250', false)`,
+      [String(settings.sessionTimeoutMs)],
+    );
+    const { rows } = await client.query<{ key: string }>(`select ${quoteIdent(schema)}.leader_lock_key() as key`);
+    const lockKey = rows[0]!.key;
+    logger.debug({ lockKey }, 'waiting for the leader lock');
+    const acquired = await Promise.race([
+      client.query('select pg_advisory_lock($1)', [lockKey]).then(() => true),
+      untilBrokenOrStopped(session).then(() => false),
+    ]);
+    if (!acquired) return;
+
+    let lose!: (reason: Error) => void;
+    const lost = new Promise<Error>((resolve) => (lose = resolve));
+    this.#leader = { client, lockKey, lose };
+    logger.info('acquired the leader lock');
+    events.emit('leader:acquired', { nodeId });
+    const heartbeat = setInterval(() => {
+      this.#exclusive(() => client.query('select 1')).catch((error: unknown) => lose(error as Error));
+    }, settings.heartbeatMs);
+    let reason: Error | undefined;
+    try {
+      reason = await Promise.race([lost, untilBrokenOrStopped(session)]);
+    } finally {
+      clearInterval(heartbeat);
+      this.#leader = undefined;
+    }
+    if (reason) logger.warn({ err: reason.message }, 'lost the leader lock');
+    events.emit('leader:lost', { nodeId, reason: reason?.message ?? 'stopped' });
+    if (reason) throw reason;
+  }
+
+  #exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}

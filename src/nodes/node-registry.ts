@@ -1,0 +1,79 @@
+import { hostname } from 'node:os';
+
+import { errorMessage } from '../core/errors.ts';
+import type { BatonEvents } from '../core/events.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Pool } from '../db/pool.ts';
+import type { Statements } from '../db/statements.ts';
+
+export type NodeRole = 'scheduler' | 'worker';
+
+/**
+ * This process's row in baton.nodes (role, leader flag, tasks, heartbeat), the
+ * task catalog in baton.tasks, and the durable lifecycle log in baton.events.
+ */
+export class NodeRegistry {
+  #timer: NodeJS.Timeout | undefined;
+  #isLeader = false;
+  readonly #unsubscribe: Array<() => void> = [];
+
+  constructor(
+    private readonly deps: {
+      pool: Pool;
+      statements: Statements;
+      nodeId: string;
+      roles: NodeRole[];
+      tasks: string[];
+      version: string;
+      heartbeatMs: number;
+      events: BatonEvents;
+      logger: Logger;
+    },
+  ) {}
+
+  async start(): Promise<void> {
+    const { events, heartbeatMs, pool, statements, tasks, roles } = this.deps;
+    if (roles.includes('worker')) await pool.query(statements.publish_tasks, [tasks]);
+    await this.#heartbeat();
+    this.#timer = setInterval(() => void this.#heartbeat(), heartbeatMs);
+    this.#unsubscribe.push(
+      events.on('leader:acquired', () => {
+        this.#isLeader = true;
+        void this.#heartbeat();
+        void this.#record('leader:acquired', 'this node became the leader');
+      }),
+      events.on('leader:lost', ({ reason }) => {
+        this.#isLeader = false;
+        void this.#heartbeat();
+        void this.#record('leader:lost', `this node stopped leading: ${reason}`);
+      }),
+      events.on('schedule:invalid', ({ scheduleId, name, error }) =>
+        void this.#record('schedule:invalid', `schedule "${name}" cannot be planned: ${error}`, scheduleId),
+      ),
+    );
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    await this.deps.pool.query(this.deps.statements.delete_node, [this.deps.nodeId]).catch(() => undefined);
+  }
+
+  async #heartbeat(): Promise<void> {
+    const { pool, statements, nodeId, roles, tasks, version, logger } = this.deps;
+    try {
+      await pool.query(statements.upsert_node, [nodeId, roles, this.#isLeader, hostname(), process.pid, version, tasks]);
+    } catch (error) {
+      logger.warn({ err: errorMessage(error) }, 'node heartbeat failed');
+    }
+  }
+
+  async #record(kind: string, message: string, scheduleId: string | null = null): Promise<void> {
+    const { pool, statements, nodeId, logger } = this.deps;
+    try {
+      await pool.query(statements.insert_event, [nodeId, kind, scheduleId, null, message, null]);
+    } catch (error) {
+      logger.warn({ err: errorMessage(error), kind }, 'could not record an event');
+    }
+  }
+}

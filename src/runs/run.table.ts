@@ -1,0 +1,56 @@
+import type { Generated } from 'kysely';
+
+export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'skipped' | 'missed';
+
+/** baton.runs as Kysely sees it. */
+export interface RunsTable {
+  id: Generated<string>;
+  scheduleId: string | null;
+  scheduleName: string;
+  kind: 'scheduled' | 'manual';
+  fireAt: Date;
+  status: Generated<RunStatus>;
+  reason: string | null;
+  task: string;
+  payload: Record<string, unknown>;
+  queue: string | null;
+  priority: Generated<number>;
+  maxAttempts: Generated<number>;
+  timeout: string | null;
+  jobId: string | null;
+  attempt: Generated<number>;
+  workerId: string | null;
+  enqueuedAt: Generated<Date>;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string | null;
+  stderr: string | null;
+  result: unknown;
+  error: string | null;
+}
+
+/** A run as the library returns it. */
+export interface Run {
+  id: string;
+  scheduleId: string | null;
+  scheduleName: string;
+  kind: 'scheduled' | 'manual';
+  fireAt: Date;
+  status: RunStatus;
+  reason: string | null;
+  task: string;
+  attempt: number;
+  maxAttempts: number;
+  workerId: string | null;
+  enqueuedAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string | null;
+  stderr: string | null;
+  result: unknown;
+  error: string | null;
+}

@@ -1,0 +1,58 @@
+import type { MisfirePolicy } from '../planner/policies.ts';
+import type { PlanEntry } from './plan.ts';
+import { parseTiming, type Timing } from './timing.ts';
+
+/** A schedule as sql/load_schedules.sql returns it (ids are int8, so strings). */
+export interface ScheduleRow {
+  id: string;
+  name: string;
+  cron: string | null;
+  every_ms: number | null;
+  run_at: Date | null;
+  task: string;
+  enabled: boolean;
+  timezone: string;
+  starts_at: Date | null;
+  ends_at: Date | null;
+  misfire: MisfirePolicy;
+  catchup_window_ms: number;
+  created_at: Date;
+  updated_at: Date;
+  last_fire_at: Date | null;
+  loaded_at: Date;
+}
+
+/**
+ * The planner's view of a row. Its cursor is the last fire in the ledger, or the
+ * last edit if later: an edited or resumed schedule does not catch up on fires
+ * from before the edit. A one-shot fires unless the ledger has fired it.
+ */
+export function planEntryFromRow(row: ScheduleRow): Omit<PlanEntry, 'nextMs'> {
+  let timing: Timing | null = null;
+  let error: string | null = null;
+  try {
+    timing = parseTiming({
+      cron: row.cron,
+      everyMs: row.every_ms,
+      runAt: row.run_at,
+      timezone: row.timezone,
+      startsAt: row.starts_at,
+      createdAt: row.created_at,
+    });
+  } catch (parseError) {
+    error = (parseError as Error).message;
+  }
+  const lastFireMs = row.last_fire_at?.getTime() ?? Number.NEGATIVE_INFINITY;
+  return {
+    id: row.id,
+    name: row.name,
+    timing,
+    error,
+    enabled: row.enabled,
+    startsAtMs: row.starts_at?.getTime() ?? null,
+    endsAtMs: row.ends_at?.getTime() ?? null,
+    misfire: row.misfire,
+    catchupWindowMs: row.catchup_window_ms,
+    cursorMs: timing?.kind === 'once' ? lastFireMs : Math.max(lastFireMs, row.updated_at.getTime()),
+  };
+}
