@@ -3,6 +3,9 @@ import { spawn } from 'node:child_process';
 import { type TaskContext, TaskFailedError, type TaskFunction, type TaskOutcome } from './executor.ts';
 import { OutputTail } from './output-tail.ts';
 
+/** After the command exits, how long its output may still arrive from children holding the pipes. */
+const outputDrainMs = 1_000;
+
 export interface ShellSettings {
   outputLimitBytes: number;
   killGraceMs: number;
@@ -69,15 +72,30 @@ function runShell(payload: ShellPayload, context: TaskContext, settings: ShellSe
       context.signal.removeEventListener('abort', onAbort);
       reject(new TaskFailedError(`could not start ${file}: ${error.message}`, {}));
     });
-    // 'close' waits for every holder of the pipes, so background children are waited for too.
-    child.on('close', (exitCode, signal) => {
+    // 'close' waits until every holder of the pipes is done, so output of background
+    // children is kept; but a child that left its group must not hold the run open.
+    let exited: { exitCode: number | null; signal: NodeJS.Signals | null } | undefined;
+    let drainTimer: NodeJS.Timeout | undefined;
+    let settled = false;
+    const finish = () => {
+      if (settled) return;
+      settled = true;
       context.signal.removeEventListener('abort', onAbort);
       clearTimeout(killTimer);
-      // Whatever the group left behind dies with the run.
+      clearTimeout(drainTimer);
+      // Whatever the group left behind dies with an aborted run.
       if (context.signal.aborted) killGroup('SIGKILL');
+      const { exitCode, signal } = exited!;
       const outcome: TaskOutcome = { exitCode, signal, stdout: stdout.toString(), stderr: stderr.toString() };
       if (exitCode === 0) resolve(outcome);
       else reject(new TaskFailedError(signal ? `killed by ${signal}` : `exit code ${exitCode}`, outcome));
+    };
+    child.on('exit', (exitCode, signal) => {
+      exited = { exitCode, signal };
+      drainTimer = setTimeout(finish, outputDrainMs);
+    });
+    child.on('close', () => {
+      if (drainTimer) finish();
     });
   });
 }

@@ -1,0 +1,25 @@
+import { Baton, type BatonOptions } from '../../src/baton.ts';
+import { createLogger } from '../../src/core/logger.ts';
+import { waitFor } from './wait.ts';
+
+/**
+ * An in-process Baton on a test database. Only NOTIFY can wake it: the safety-net
+ * resync and graphile-worker's poll are set to an hour, so a test that passes
+ * did not rely on polling.
+ */
+export function testBaton(url: string, options: Omit<BatonOptions, 'connectionString'> = {}): Baton {
+  return new Baton({
+    connectionString: url,
+    logger: createLogger({ level: process.env.BATON_TEST_LOG_LEVEL ?? 'silent', pretty: false }),
+    ...options,
+    config: {
+      ...options.config,
+      scheduler: { resyncIntervalMs: 3_600_000, ...options.config?.scheduler },
+      worker: { pollIntervalMs: 3_600_000, killGraceMs: 200, ...options.config?.worker },
+    },
+  });
+}
+
+export function waitForLeader(baton: Baton): Promise<true> {
+  return waitFor('the node to lead', () => baton.isLeader);
+}

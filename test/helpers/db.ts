@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+
+import pg from 'pg';
+
+export interface TestDatabase {
+  url: string;
+  /** A client for assertions; ended by drop(). */
+  client: pg.Client;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
+  /** The first row; throws if there is none. */
+  one<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R>;
+  drop(): Promise<void>;
+}
+
+/** A fresh, migrated database for one test file, cloned from the run's template (see test/run.ts). */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const adminUrl = process.env.BATON_TEST_ADMIN_URL;
+  const template = process.env.BATON_TEST_TEMPLATE;
+  if (!adminUrl || !template) throw new Error('run tests with `npm test` (test/run.ts sets up Postgres)');
+  const name = `baton_test_${randomBytes(6).toString('hex')}`;
+  await withClient(adminUrl, (admin) => admin.query(`create database ${name} template ${template}`));
+  const parsed = new URL(adminUrl);
+  parsed.pathname = `/${name}`;
+  const url = parsed.toString();
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return {
+    url,
+    client,
+    query: async (text, values) => (await client.query(text, values)).rows,
+    async one(text, values) {
+      const [row] = (await client.query(text, values)).rows;
+      if (!row) throw new Error(`no row from: ${text}`);
+      return row;
+    },
+    async drop() {
+      await client.end();
+      await withClient(adminUrl, (admin) => admin.query(`drop database if exists ${name} with (force)`));
+    },
+  };
+}
+
+async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
