@@ -1,4 +1,10 @@
--- Register this process in baton.nodes, or refresh its heartbeat.
+-- Register this process in baton.nodes, or refresh its heartbeat. A node that
+-- leads clears the flag of any other row: only one session holds the lock, and
+-- the row of a leader that died without a goodbye would still claim it.
+with deposed as (
+  update :SCHEMA.nodes set is_leader = false
+  where $3 and id <> $1 and is_leader
+)
 insert into :SCHEMA.nodes (id, roles, is_leader, host, pid, version, tasks)
 values ($1, $2, $3, $4, $5, $6, $7)
 on conflict (id) do update
