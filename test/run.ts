@@ -11,6 +11,7 @@ import pg from 'pg';
 import { createLogger, redactUrl } from '../src/core/logger.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { testPool } from './helpers/db.ts';
 
 const requested = process.argv.slice(2);
 const files =
@@ -31,7 +32,7 @@ process.stdout.write(`tests against ${embedded ? `embedded Postgres on port ${em
 let exitCode = 1;
 try {
   await withAdmin((admin) => admin.query(`create database ${template}`));
-  const pool = new pg.Pool({ connectionString: databaseUrl(adminUrl, template) });
+  const pool = testPool(databaseUrl(adminUrl, template));
   await migrate(pool, { schema: 'baton', workerSchema: 'graphile_worker' }, createLogger({ level: 'warn', pretty: false }));
   await pool.end();
 

@@ -1,4 +1,4 @@
-import { Baton, type BatonOptions } from '../baton.ts';
+import { Baton } from '../baton.ts';
 import { loadConfig } from '../config/load-config.ts';
 import type { Config, ConfigInput } from '../config/config.ts';
 import { coerceError } from '../core/errors.ts';
@@ -24,8 +24,11 @@ export function commandConfig(options: GlobalOptions, overrides: Partial<ConfigI
   });
 }
 
-/** A Baton for a command, over config.databaseUrl. */
-export function batonFor(config: Config, extra: Omit<BatonOptions, 'connectionString' | 'config'> = {}): Baton {
+/**
+ * A Baton for a command, over config.databaseUrl. Services log to stdout; commands
+ * whose stdout is their result pass `logTo: 2`.
+ */
+export function batonFor(config: Config, { logTo = 1 }: { logTo?: 1 | 2 } = {}): Baton {
   if (!config.databaseUrl) {
     throw new Error('no database: set DATABASE_URL or pass --database-url (or run `baton dev` for an embedded one)');
   }
@@ -33,8 +36,7 @@ export function batonFor(config: Config, extra: Omit<BatonOptions, 'connectionSt
   return new Baton({
     connectionString: databaseUrl,
     config: settings,
-    logger: createLogger({ level: config.logLevel }),
-    ...extra,
+    logger: createLogger({ level: config.logLevel, fd: logTo }),
   });
 }
 

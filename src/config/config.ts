@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { BatonError } from '../core/errors.ts';
+
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case Postgres identifier');
 const ms = (min: number) => z.coerce.number().int().min(min);
 
@@ -49,7 +51,7 @@ export function resolveConfig(input: ConfigInput): Config {
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`);
-    throw new Error(`invalid configuration: ${problems.join('; ')}`);
+    throw new BatonError(`invalid configuration: ${problems.join('; ')}`, 'invalid', parsed.error.issues[0]?.path.join('.'));
   }
   return Object.freeze(parsed.data);
 }

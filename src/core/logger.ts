@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { destination, pino, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -7,18 +7,25 @@ const redactPaths = ['password', '*.password', 'connectionString', '*.connection
 
 export interface LoggerOptions {
   level?: string;
-  /** Human-readable output; defaults to whether stdout is a terminal. */
+  /** Where log lines go: 1 (stdout, for services) or 2 (stderr, for commands whose stdout is their result). */
+  fd?: 1 | 2;
+  /** Human-readable output; defaults to whether that stream is a terminal. */
   pretty?: boolean;
 }
 
 /** The process logger: structured JSON, pretty in a terminal. */
-export function createLogger({ level = 'info', pretty = process.stdout.isTTY }: LoggerOptions = {}): Logger {
-  return pino({
-    level,
-    base: { pid: process.pid },
-    redact: { paths: redactPaths, censor: '[redacted]' },
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' } } } : {}),
-  });
+export function createLogger({ level = 'info', fd = 1, pretty }: LoggerOptions = {}): Logger {
+  const options = { level, base: { pid: process.pid }, redact: { paths: redactPaths, censor: '[redacted]' } };
+  if (pretty ?? (fd === 1 ? process.stdout : process.stderr).isTTY) {
+    return pino({
+      ...options,
+      transport: {
+        target: 'pino-pretty',
+        options: { destination: fd, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' },
+      },
+    });
+  }
+  return pino(options, destination({ fd, sync: true }));
 }
 
 /** A connection string with its password masked, safe to print or log. */

@@ -5,7 +5,8 @@
 export class OutputTail {
   #chunks: Buffer[] = [];
   #size = 0;
-  #dropped = false;
+  /** Bytes were dropped and the kept tail starts inside a line. */
+  #cutMidLine = false;
 
   constructor(private readonly limit: number) {}
 
@@ -18,7 +19,7 @@ export class OutputTail {
   toString(): string {
     this.#compact();
     let tail = Buffer.concat(this.#chunks);
-    if (this.#dropped) {
+    if (this.#cutMidLine) {
       const newline = tail.indexOf(0x0a);
       if (newline >= 0 && newline < tail.length - 1) tail = tail.subarray(newline + 1);
     }
@@ -28,8 +29,9 @@ export class OutputTail {
   #compact(): void {
     if (this.#size <= this.limit) return;
     const all = Buffer.concat(this.#chunks);
-    this.#chunks = [all.subarray(all.length - this.limit)];
+    const cut = all.length - this.limit;
+    this.#chunks = [all.subarray(cut)];
     this.#size = this.limit;
-    this.#dropped = true;
+    this.#cutMidLine = all[cut - 1] !== 0x0a;
   }
 }

@@ -12,13 +12,16 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated database for one test file, cloned from the run's template (see test/run.ts). */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/**
+ * A fresh database for one test file: migrated, cloned from the run's template
+ * (see test/run.ts), or empty when asked.
+ */
+export async function createTestDatabase({ empty = false } = {}): Promise<TestDatabase> {
   const adminUrl = process.env.BATON_TEST_ADMIN_URL;
   const template = process.env.BATON_TEST_TEMPLATE;
   if (!adminUrl || !template) throw new Error('run tests with `npm test` (test/run.ts sets up Postgres)');
   const name = `baton_test_${randomBytes(6).toString('hex')}`;
-  await withClient(adminUrl, (admin) => admin.query(`create database ${name} template ${template}`));
+  await withClient(adminUrl, (admin) => admin.query(`create database ${name} template ${empty ? 'template0' : template}`));
   const parsed = new URL(adminUrl);
   parsed.pathname = `/${name}`;
   const url = parsed.toString();
@@ -38,6 +41,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await withClient(adminUrl, (admin) => admin.query(`drop database if exists ${name} with (force)`));
     },
   };
+}
+
+/** A pool for test plumbing; a connection dropped while idle is not a test failure. */
+export function testPool(url: string): pg.Pool {
+  const ignore = () => undefined;
+  return new pg.Pool({ connectionString: url }).on('error', ignore).on('connect', (client) => client.on('error', ignore));
 }
 
 async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {

@@ -9,7 +9,7 @@ export function registerMigrate(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(
       wrapHandler(async (options: { json?: boolean }, cmd: Command) => {
-        const baton = batonFor(commandConfig(cmd.optsWithGlobals<GlobalOptions>()));
+        const baton = batonFor(commandConfig(cmd.optsWithGlobals<GlobalOptions>()), { logTo: 2 });
         try {
           const { applied } = await baton.migrate();
           if (options.json) process.stdout.write(`${JSON.stringify({ applied })}\n`);

@@ -1,0 +1,74 @@
+// The `baton` command as an operator runs it: help, exit codes, migrate, start/stop.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+
+import { spawnBaton } from './helpers/baton-process.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+import { waitFor } from './helpers/wait.ts';
+
+const bin = fileURLToPath(new URL('../bin/baton.js', import.meta.url));
+
+async function baton(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], {
+      env: { ...process.env, DATABASE_URL: '', ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('baton CLI', () => {
+  let db: TestDatabase;
+  before(async () => {
+    db = await createTestDatabase({ empty: true });
+  });
+  after(() => db.drop());
+
+  it('lists its commands in --help', async () => {
+    const { code, stdout } = await baton(['--help']);
+    assert.equal(code, 0);
+    for (const command of ['dev', 'start', 'scheduler', 'worker', 'migrate']) assert.match(stdout, new RegExp(`\\n  ${command} `));
+    assert.match((await baton(['worker', '--help'])).stdout, /--shell/);
+  });
+
+  it('fails with exit code 1 and one clear line when there is no database', async () => {
+    const { code, stderr } = await baton(['migrate']);
+    assert.equal(code, 1);
+    assert.equal(stderr, 'baton: no database: set DATABASE_URL or pass --database-url (or run `baton dev` for an embedded one)\n');
+  });
+
+  it('names the bad setting and exits 2', async () => {
+    const { code, stderr } = await baton(['migrate'], { DATABASE_URL: db.url, BATON_CONCURRENCY: 'lots' });
+    assert.equal(code, 2);
+    assert.match(stderr, /invalid configuration: worker\.concurrency: /);
+  });
+
+  it('migrates, then reports it is up to date, with --json for scripts', async () => {
+    const first = await baton(['migrate', '--json', '--database-url', db.url]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(JSON.parse(first.stdout), { applied: ['1_schedules', '2_sql_api'] });
+    assert.equal((await baton(['migrate'], { DATABASE_URL: db.url })).stdout, 'already up to date\n');
+  });
+
+  it('`start` runs schedules end to end and exits 0 on SIGTERM', async () => {
+    const node = spawnBaton(['start', '--shell', '--database-url', db.url]);
+    try {
+      await node.waitForLog('the node to lead', (line) => line.msg === 'acquired the leader lock');
+      await db.query(`insert into baton.schedules (name, run_at, task, payload) values ('hello', now(), 'shell', '{"command":"echo hello"}')`);
+      const run = await waitFor('the run to succeed', async () => {
+        const [row] = await db.query(`select status, stdout from baton.runs where schedule_name = 'hello'`);
+        return row?.status === 'succeeded' && row;
+      });
+      assert.equal(run.stdout, 'hello\n');
+    } finally {
+      assert.equal(await node.stop('SIGTERM'), 0);
+    }
+    assert.deepEqual(await db.query(`select 1 from baton.nodes`), [], 'the node left the registry');
+  });
+});

@@ -1,0 +1,51 @@
+// Migrations: graphile-worker's and pgbaton's, idempotent, safe to run from many nodes at once.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import type pg from 'pg';
+
+import { createLogger } from '../src/core/logger.ts';
+import { migrate, readMigrations } from '../src/db/migrate.ts';
+import { createTestDatabase, type TestDatabase, testPool } from './helpers/db.ts';
+
+const schemas = { schema: 'baton', workerSchema: 'graphile_worker' };
+const logger = createLogger({ level: 'silent', pretty: false });
+
+describe('migrate', () => {
+  let db: TestDatabase;
+  let pools: pg.Pool[];
+  before(async () => {
+    db = await createTestDatabase({ empty: true });
+    pools = [1, 2, 3].map(() => testPool(db.url));
+  });
+  after(async () => {
+    await Promise.all(pools.map((pool) => pool.end()));
+    await db.drop();
+  });
+
+  it('applies every migration once when three nodes migrate at the same time', async () => {
+    const results = await Promise.all(pools.map((pool) => migrate(pool, schemas, logger)));
+    const applied = results.flatMap((result) => result.applied);
+    assert.deepEqual(applied.sort(), readMigrations().map((m) => `${m.id}_${m.name}`).sort());
+    const rows = await db.query(`select id from baton.migrations order by id`);
+    assert.deepEqual(rows.map((row) => row.id), readMigrations().map((m) => m.id));
+    const { jobs } = await db.one(`select to_regclass('graphile_worker._private_jobs') is not null as jobs`);
+    assert.equal(jobs, true);
+  });
+
+  it('does nothing the second time', async () => {
+    assert.deepEqual(await migrate(pools[0]!, schemas, logger), { applied: [] });
+  });
+
+  it('refuses a migration edited after it ran', async () => {
+    await db.query(`update baton.migrations set hash = 'edited' where id = 1`);
+    await assert.rejects(migrate(pools[0]!, schemas, logger), /migration 1_schedules was edited after it ran/);
+  });
+
+  it('installs a second copy under another schema beside the first', async () => {
+    const other = { schema: 'baton_two', workerSchema: 'graphile_worker' };
+    assert.equal((await migrate(pools[1]!, other, logger)).applied.length, readMigrations().length);
+    const { rows } = await pools[1]!.query(`select baton_two.job_identifier('shell') as identifier, baton_two.leader_lock_key() <> baton.leader_lock_key() as distinct_key`);
+    assert.deepEqual(rows[0], { identifier: 'baton_two:shell', distinct_key: true });
+  });
+});
