@@ -119,7 +119,11 @@ describe('scheduler', () => {
       return run?.attempt === 1 && run.status === 'pending' && run;
     });
     assert.match(retrying.error, /division by zero/);
-    // graphile-worker backs off exp(1) s before attempt 2; it is found by polling, so nudge the worker.
+    // graphile-worker backs off exp(1) s before attempt 2, and such a job is found by
+    // polling: once it has recorded the failure, bring the job forward and wake the worker.
+    await waitFor('graphile-worker to release the failed job', async () =>
+      (await db.query(`select 1 from graphile_worker.jobs where key = $1 and attempts = 1 and locked_at is null`, [`baton:run:${run_id}`])).length === 1,
+    );
     await db.query(`update graphile_worker._private_jobs set run_at = now() where key = $1`, [`baton:run:${run_id}`]);
     await db.query(`select pg_notify('jobs:insert', '{"r":0}')`);
     const final = await waitFor('the last attempt to fail', async () => {

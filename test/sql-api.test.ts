@@ -170,7 +170,7 @@ describe('change notifications', () => {
 
 describe('the fire function', () => {
   it('refuses a session that does not hold the leader lock (the fence)', async () => {
-    await rejects(`select * from baton.fire('[]', baton.leader_lock_key())`, 'BT409', undefined, /does not hold the leader lock/);
+    await rejects(`select * from baton.fire('[]', '[]', baton.leader_lock_key())`, 'BT409', undefined, /does not hold the leader lock/);
   });
 
   it('inserts each fire once, and enqueues only what it inserted', async () => {
@@ -178,16 +178,18 @@ describe('the fire function', () => {
     await db.query('select pg_advisory_lock(baton.leader_lock_key())');
     try {
       const fires = JSON.stringify([{ schedule_id: id, fire_at: '2030-01-01T00:00:00Z' }]);
-      const first = await db.query(`select * from baton.fire($1, baton.leader_lock_key())`, [fires]);
-      const again = await db.query(`select * from baton.fire($1, baton.leader_lock_key())`, [fires]);
+      const plan = JSON.stringify([{ schedule_id: id, next_fire_at: '2030-01-01T00:01:00Z' }]);
+      const first = await db.query(`select * from baton.fire($1, $2, baton.leader_lock_key())`, [fires, plan]);
+      const again = await db.query(`select * from baton.fire($1, $2, baton.leader_lock_key())`, [fires, plan]);
       assert.equal(again.length, 0);
       assert.equal(first.length, 1);
       const { jobs } = await db.one(`select count(*)::int as jobs from graphile_worker.jobs where key = $1`, [
         `baton:run:${first[0]!.id}`,
       ]);
       assert.equal(jobs, 1);
-      const state = await db.one(`select last_fire_at from baton.schedule_state where schedule_id = $1`, [id]);
+      const state = await db.one(`select last_fire_at, next_fire_at from baton.schedule_state where schedule_id = $1`, [id]);
       assert.equal(state.last_fire_at.toISOString(), '2030-01-01T00:00:00.000Z');
+      assert.equal(state.next_fire_at.toISOString(), '2030-01-01T00:01:00.000Z');
     } finally {
       await db.query('select pg_advisory_unlock(baton.leader_lock_key())');
     }

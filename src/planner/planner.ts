@@ -112,7 +112,9 @@ export class Planner {
       this.#plan.delete(id);
       return;
     }
-    await this.#publish([this.#plan.set(planEntryFromRow(row))]);
+    const entry = this.#plan.set(planEntryFromRow(row));
+    // A fire due now publishes the plan with it: one round trip less on the change → run path.
+    if (entry.nextMs === null || entry.nextMs > this.deps.clock.now()) await this.#publish([entry]);
   }
 
   async #load(id: string | null): Promise<ScheduleRow[]> {
@@ -149,8 +151,11 @@ export class Planner {
     if (this.#stopped || !this.deps.elector.isLeader) return;
     const earliest = this.#plan.earliest();
     if (earliest === null) return;
-    const waitMs = Math.max(0, Math.min(Math.max(earliest, this.#pausedUntil) - this.deps.clock.now(), maxTimerMs));
-    this.#timer = setTimeout(() => this.#enqueue(() => this.#fireDue()), waitMs);
+    const waitMs = Math.min(Math.max(earliest, this.#pausedUntil) - this.deps.clock.now(), maxTimerMs);
+    const fire = () => this.#enqueue(() => this.#fireDue());
+    // setTimeout(0) waits at least 1 ms; a fire already due goes at the next turn of the loop.
+    if (waitMs <= 0) setImmediate(fire);
+    else this.#timer = setTimeout(fire, waitMs);
   }
 
   async #fireDue(): Promise<void> {
@@ -186,29 +191,22 @@ export class Planner {
     }
   }
 
-  /** The fire transaction, on the lock session: ledger rows, jobs and the advanced plan commit together. */
+  /** The fire statement, on the lock session: ledger rows, jobs and the advanced plan commit together. */
   async #commitFires(fires: FireRow[], cursors: Map<string, number>, due: PlanEntry[]) {
     const { elector, statements, logger } = this.deps;
+    // The plan moves ahead optimistically; if the statement fails, the due entries are put back.
+    const advanced = [...cursors].flatMap(([id, cursor]) => this.#plan.advance(id, cursor) ?? []);
     try {
-      return await elector.runFenced(async (client, lockKey) => {
-      await client.query('begin');
-      try {
-        const { rows } = await client.query<{ id: string; schedule_name: string; fire_at: Date; status: string }>(
-          statements.fire,
-          [JSON.stringify(fires), lockKey],
-        );
-        const advanced = [...cursors].map(([id, cursor]) => this.#plan.advance(id, cursor)!).filter(Boolean);
-        await client.query(statements.save_plan, [JSON.stringify(advanced.map(planState))]);
-        await client.query('commit');
-        return rows;
-      } catch (error) {
-        await client.query('rollback').catch(() => undefined);
-        // The plan moved ahead optimistically; put the cursors back so the fires are retried.
-        for (const entry of due) this.#plan.set(entry);
-        throw error;
-      }
-    });
+      const { rows } = await elector.runFenced((client, lockKey) =>
+        client.query<{ id: string; schedule_name: string; fire_at: Date; status: string }>(statements.fire, [
+          JSON.stringify(fires),
+          JSON.stringify(advanced.map(planState)),
+          lockKey,
+        ]),
+      );
+      return rows;
     } catch (error) {
+      for (const entry of due) this.#plan.set(entry);
       if (elector.isLeader) throw error;
       logger.info({ err: errorMessage(error) }, 'lost the lead before the fires committed; the new leader fires them');
       return [];
