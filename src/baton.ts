@@ -4,6 +4,7 @@ import type pg from 'pg';
 
 import { type Config, type ConfigInput, resolveConfig } from './config/config.ts';
 import { type Clock, systemClock } from './core/clock.ts';
+import { coerceError } from './core/errors.ts';
 import { BatonEvents } from './core/events.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { createDb, type Db } from './db/database.ts';
@@ -194,7 +195,7 @@ export class Baton {
     await this.#connections.close();
   }
 
-  // Schedule operations: the SQL API, typed.
+  // Schedule operations: the SQL API, typed. Errors arrive as BatonError, with the field named.
 
   /** Upserts a schedule by name: spec is a cron expression, 'every <interval>', 'at <timestamp>' or null. */
   schedule(
@@ -204,24 +205,24 @@ export class Baton {
     payload: Record<string, unknown> = {},
     options: ScheduleOptions = {},
   ): Promise<Schedule> {
-    return upsertSchedule(this.#db, this.config.schema, { name, spec, task, payload, options });
+    return typedErrors(upsertSchedule(this.#db, this.config.schema, { name, spec, task, payload, options }));
   }
 
   unschedule(name: string): Promise<boolean> {
-    return callByName(this.#db, this.config.schema, 'unschedule', name);
+    return typedErrors(callByName(this.#db, this.config.schema, 'unschedule', name));
   }
 
   async pause(name: string): Promise<void> {
-    await callByName(this.#db, this.config.schema, 'pause', name);
+    await typedErrors(callByName(this.#db, this.config.schema, 'pause', name));
   }
 
   async resume(name: string): Promise<void> {
-    await callByName(this.#db, this.config.schema, 'resume', name);
+    await typedErrors(callByName(this.#db, this.config.schema, 'resume', name));
   }
 
   /** Enqueues a run now; returns its id. Needs a worker, not a leader. */
   trigger(name: string, payload?: Record<string, unknown>): Promise<string> {
-    return callByName(this.#db, this.config.schema, 'trigger', name, payload);
+    return typedErrors(callByName(this.#db, this.config.schema, 'trigger', name, payload));
   }
 
   getSchedule(name: string): Promise<Schedule | undefined> {
@@ -239,4 +240,11 @@ export class Baton {
   listRuns(filter?: { scheduleName?: string; status?: RunStatus; limit?: number }): Promise<Run[]> {
     return listRuns(this.#db, filter);
   }
+}
+
+/** Rejects with a BatonError (kind, field) instead of a driver error. */
+function typedErrors<T>(operation: Promise<T>): Promise<T> {
+  return operation.catch((error: unknown) => {
+    throw coerceError(error);
+  });
 }

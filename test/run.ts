@@ -6,12 +6,12 @@ import { readdirSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import pg from 'pg';
+import type pg from 'pg';
 
 import { createLogger, redactUrl } from '../src/core/logger.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { testPool } from './helpers/db.ts';
+import { testPool, withClient } from './helpers/db.ts';
 
 const requested = process.argv.slice(2);
 const files =
@@ -61,14 +61,8 @@ try {
 }
 process.exitCode = exitCode;
 
-async function withAdmin<T>(fn: (admin: pg.Client) => Promise<T>): Promise<T> {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    return await fn(admin);
-  } finally {
-    await admin.end();
-  }
+function withAdmin<T>(fn: (admin: pg.Client) => Promise<T>): Promise<T> {
+  return withClient(adminUrl, fn);
 }
 
 function databaseUrl(url: string, database: string): string {

@@ -1,6 +1,9 @@
+import { sql } from 'kysely';
+
 import type { Db } from '../db/database.ts';
 import type { Run, RunStatus } from './run.table.ts';
 
+/** Intervals come back as Postgres text, not pg's interval objects. */
 const columns = [
   'id',
   'scheduleId',
@@ -10,8 +13,13 @@ const columns = [
   'status',
   'reason',
   'task',
-  'attempt',
+  'payload',
+  'queue',
+  'priority',
   'maxAttempts',
+  sql<string | null>`timeout::text`.as('timeout'),
+  'jobId',
+  'attempt',
   'workerId',
   'enqueuedAt',
   'startedAt',

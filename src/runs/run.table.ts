@@ -1,8 +1,8 @@
-import type { Generated } from 'kysely';
+import type { Generated, Selectable } from 'kysely';
 
 export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'skipped' | 'missed';
 
-/** baton.runs as Kysely sees it. */
+/** baton.runs as Kysely sees it (camelCase through CamelCasePlugin; intervals as text). */
 export interface RunsTable {
   id: Generated<string>;
   scheduleId: string | null;
@@ -32,25 +32,4 @@ export interface RunsTable {
 }
 
 /** A run as the library returns it. */
-export interface Run {
-  id: string;
-  scheduleId: string | null;
-  scheduleName: string;
-  kind: 'scheduled' | 'manual';
-  fireAt: Date;
-  status: RunStatus;
-  reason: string | null;
-  task: string;
-  attempt: number;
-  maxAttempts: number;
-  workerId: string | null;
-  enqueuedAt: Date;
-  startedAt: Date | null;
-  finishedAt: Date | null;
-  exitCode: number | null;
-  signal: string | null;
-  stdout: string | null;
-  stderr: string | null;
-  result: unknown;
-  error: string | null;
-}
+export type Run = Selectable<RunsTable>;

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { Generated, Selectable } from 'kysely';
 
 /** baton.schedules as Kysely sees it (camelCase through CamelCasePlugin; intervals as text). */
 export interface SchedulesTable {
@@ -30,31 +30,7 @@ export interface SchedulesTable {
 export type OverlapPolicy = 'allow' | 'skip' | 'queue' | 'replace';
 
 /** A schedule as the library returns it. */
-export interface Schedule {
-  id: string;
-  name: string;
-  cron: string | null;
-  every: string | null;
-  runAt: Date | null;
-  task: string;
-  payload: Record<string, unknown>;
-  enabled: boolean;
-  timezone: string;
-  startsAt: Date | null;
-  endsAt: Date | null;
-  queue: string | null;
-  priority: number;
-  maxAttempts: number;
-  timeout: string | null;
-  overlap: OverlapPolicy;
-  misfire: 'skip' | 'latest' | 'all';
-  catchupWindow: string;
-  jitter: string | null;
-  description: string | null;
-  labels: Record<string, unknown>;
-  createdAt: Date;
-  updatedAt: Date;
-}
+export type Schedule = Selectable<SchedulesTable>;
 
 /** The options of baton.schedule(): every column but the name, timing, task and payload. Intervals as Postgres text ('30 seconds'). */
 export type ScheduleOptions = Partial<

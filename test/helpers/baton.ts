@@ -9,7 +9,7 @@ import { waitFor } from './wait.ts';
  */
 export function testBaton(url: string, options: Omit<BatonOptions, 'connectionString'> = {}): Baton {
   return new Baton({
-    connectionString: url,
+    ...(options.pool ? {} : { connectionString: url }),
     logger: createLogger({ level: process.env.BATON_TEST_LOG_LEVEL ?? 'silent', pretty: false }),
     ...options,
     config: {

@@ -49,7 +49,8 @@ export function testPool(url: string): pg.Pool {
   return new pg.Pool({ connectionString: url }).on('error', ignore).on('connect', (client) => client.on('error', ignore));
 }
 
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+/** Runs fn on a new client, ended afterwards. */
+export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -1,0 +1,88 @@
+// Embedding: the host's pool, the host's own task functions, the typed schedule operations.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import type pg from 'pg';
+
+import { type Baton, BatonError, type TaskContext } from '../src/index.ts';
+import { testBaton, waitForLeader } from './helpers/baton.ts';
+import { createTestDatabase, type TestDatabase, testPool } from './helpers/db.ts';
+import { waitFor } from './helpers/wait.ts';
+
+describe('Baton, embedded in an app', () => {
+  let db: TestDatabase;
+  let hostPool: pg.Pool;
+  let baton: Baton;
+  const calls: Array<{ payload: Record<string, unknown>; context: TaskContext }> = [];
+
+  before(async () => {
+    db = await createTestDatabase({ empty: true });
+    hostPool = testPool(db.url);
+    baton = testBaton(db.url, {
+      pool: hostPool,
+      tasks: {
+        'billing:invoice': async (payload, context) => {
+          calls.push({ payload, context });
+          return { result: { invoiced: payload.batch } };
+        },
+      },
+    });
+    await baton.migrate();
+    await baton.start();
+    await waitForLeader(baton);
+  });
+  after(async () => {
+    await baton.stop();
+    await hostPool.query('select 1'); // still usable: pgbaton never ends a pool it was given
+    await hostPool.end();
+    await db.drop();
+  });
+
+  it('runs an app task on schedule, with its context', async () => {
+    const schedule = await baton.schedule('invoices', 'every 1 second', 'billing:invoice', { batch: 50 }, { timezone: 'Europe/Paris', maxAttempts: 3 });
+    assert.equal(schedule.every, '00:00:01');
+    assert.equal(schedule.timezone, 'Europe/Paris');
+    assert.equal(schedule.maxAttempts, 3);
+    const call = await waitFor('the task to run', () => calls[0]);
+    assert.deepEqual(call.payload, { batch: 50 });
+    assert.equal(call.context.scheduleName, 'invoices');
+    assert.equal(call.context.attempt, 1);
+    assert.ok(call.context.signal instanceof AbortSignal);
+    const run = await waitFor('the run to succeed', async () => {
+      const [latest] = await baton.listRuns({ scheduleName: 'invoices', status: 'succeeded', limit: 1 });
+      return latest;
+    });
+    assert.deepEqual(run.result, { invoiced: 50 });
+    assert.equal(run.id, call.context.runId);
+    await baton.pause('invoices');
+    assert.equal((await baton.getSchedule('invoices'))?.enabled, false);
+  });
+
+  it('publishes the tasks it offers', async () => {
+    const rows = await db.query(`select name from baton.tasks order by name`);
+    assert.deepEqual(rows.map((row) => row.name), ['billing:invoice', 'sql']);
+  });
+
+  it('triggers, lists and unschedules', async () => {
+    await baton.schedule('manual', null, 'billing:invoice', { batch: 1 });
+    const runId = await baton.trigger('manual', { batch: 2 });
+    const run = await waitFor('the triggered run', async () => {
+      const found = await baton.getRun(runId);
+      return found?.status === 'succeeded' && found;
+    });
+    assert.equal(run.kind, 'manual');
+    assert.deepEqual(run.payload, { batch: 2 });
+    assert.deepEqual((await baton.listSchedules()).map((s) => s.name), ['invoices', 'manual']);
+    assert.equal(await baton.unschedule('manual'), true);
+  });
+
+  it('turns invalid input into a BatonError naming the field', async () => {
+    await assert.rejects(baton.schedule('bad', '* * * * *', 'sql', { sql: 'select 1' }, { timezone: 'Mars/Base' }), (error) => {
+      assert.ok(error instanceof BatonError);
+      assert.equal(error.kind, 'invalid');
+      assert.equal(error.field, 'timezone');
+      return true;
+    });
+    await assert.rejects(baton.pause('nope'), (error) => error instanceof BatonError && error.kind === 'not_found');
+  });
+});
