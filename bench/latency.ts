@@ -4,7 +4,7 @@
 // Uses $DATABASE_URL's server, else an embedded one; rewrites its section of docs/benchmarks.md.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem, tmpdir } from 'node:os';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,13 +24,34 @@ const sampleTimeoutMs = 5_000;
 const reportPath = 'docs/benchmarks.md';
 const schedulePayload = '{"sql":"select 1"}';
 
-interface Stats { n: number; p50: number; p95: number; p99: number; max: number }
-interface Row { measure: string; stats?: Stats; floor?: { name: string; p50: number }; note?: string }
+interface Stats {
+  n: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+interface Row {
+  measure: string;
+  stats?: Stats;
+  floor?: { name: string; p50: number };
+  note?: string;
+}
 /** One pgbaton sample, split where the leader's fire transaction begins (and, for a change, where its INSERT returns). */
-interface Split { total: number; before: number; after: number }
-interface ChangeSplit extends Split { statement: number; sinceCommit: number }
+interface Split {
+  total: number;
+  before: number;
+  after: number;
+}
+interface ChangeSplit extends Split {
+  statement: number;
+  sinceCommit: number;
+}
 
-interface RunTimes { enqueued: number; started: number }
+interface RunTimes {
+  enqueued: number;
+  started: number;
+}
 
 /** A timestamptz as epoch ms with its microseconds (a JS Date would drop them). */
 const epochMs = (column: string) => `extract(epoch from ${column})::float8 * 1000`;
@@ -52,7 +73,8 @@ function stats(values: readonly number[]): Stats {
 /** Undo steps, newest first: run on success, on failure and on Ctrl-C alike. */
 const cleanups: Array<() => Promise<unknown>> = [];
 async function cleanUp(): Promise<void> {
-  for (const step of cleanups.splice(0).reverse()) await step().catch((e: unknown) => console.error(`cleanup: ${message(e)}`));
+  for (const step of cleanups.splice(0).reverse())
+    await step().catch((e: unknown) => console.error(`cleanup: ${message(e)}`));
 }
 
 /** A client whose connection errors surface through its queries only: a dropped session must not crash cleanup. */
@@ -82,7 +104,12 @@ async function createDatabase(adminUrl: string, name: string): Promise<string> {
 }
 
 /** Polls until fetch yields a value. Measured instants come from rows, so the step only bounds when we see them. */
-async function pollFor<T>(fetch: () => Promise<T | undefined>, what: string, timeoutMs = sampleTimeoutMs, stepMs = pollMs): Promise<T> {
+async function pollFor<T>(
+  fetch: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = sampleTimeoutMs,
+  stepMs = pollMs,
+): Promise<T> {
   const deadline = hrNow() + timeoutMs;
   for (;;) {
     const value = await fetch();
@@ -156,8 +183,14 @@ async function workerFloor(url: string): Promise<number[]> {
   pool.on('connect', (client) => client.on('error', () => undefined));
   const sender = newClient(url);
   // pgbaton's worker settings (src/config/config.ts defaults), so the floor compares like with like.
-  const runner = await run({ pgPool: pool, concurrency: 10, pollInterval: 2_000, noHandleSignals: true,
-    logger: new Logger(() => () => undefined), taskList: { bench: async () => timer.mark() } });
+  const runner = await run({
+    pgPool: pool,
+    concurrency: 10,
+    pollInterval: 2_000,
+    noHandleSignals: true,
+    logger: new Logger(() => () => undefined),
+    taskList: { bench: async () => timer.mark() },
+  });
   await sender.connect();
   try {
     return await collect(() => timer.time(() => sender.query(`select graphile_worker.add_job('bench', '{}')`)));
@@ -179,31 +212,48 @@ async function pgCronFloor(adminUrl: string, offset: number): Promise<Row> {
     try {
       await client.query('create extension if not exists pg_cron');
       const t0 = hrNow() + offset;
-      jobId = (await client.query<{ id: string }>(`select cron.schedule('pgbaton-bench', '1 seconds', 'select 1') as id`)).rows[0]!.id;
+      jobId = (
+        await client.query<{ id: string }>(`select cron.schedule('pgbaton-bench', '1 seconds', 'select 1') as id`)
+      ).rows[0]!.id;
       const first = `select ${epochMs('min(start_time)')} as ms from cron.job_run_details where jobid = $1`;
-      const firstMs = await pollFor(async () => (await client.query<{ ms: number | null }>(first, [jobId])).rows[0]?.ms ?? undefined, 'pg_cron run', 10_000, 10);
+      const firstMs = await pollFor(
+        async () => (await client.query<{ ms: number | null }>(first, [jobId])).rows[0]?.ms ?? undefined,
+        'pg_cron run',
+        10_000,
+        10,
+      );
       return { measure, stats: stats([firstMs - t0]) };
     } catch (error) {
       return { measure, note: `not available: ${message(error)}` };
     } finally {
       if (jobId) await client.query('select cron.unschedule($1::bigint)', [jobId]).catch(() => undefined);
       if (!existed) await client.query('drop extension if exists pg_cron').catch(() => undefined);
-      else if (jobId) await client.query('delete from cron.job_run_details where jobid = $1', [jobId]).catch(() => undefined);
+      else if (jobId)
+        await client.query('delete from cron.job_run_details where jobid = $1', [jobId]).catch(() => undefined);
     }
   });
 }
 
-interface BatonProcess { log: string[]; warnings: string[] }
+interface BatonProcess {
+  log: string[];
+  warnings: string[];
+}
 
 /** `baton start` as a user runs it; stopped with SIGTERM at clean-up (SIGKILL if it hangs, or if we crash). */
 async function startBaton(url: string): Promise<BatonProcess> {
-  const child = spawn(process.execPath, ['bin/baton.js', 'start', '--database-url', url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['bin/baton.js', 'start', '--database-url', url], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const proc: BatonProcess = { log: [], warnings: [] };
   // pino JSON lines (stdout is not a TTY): level 40 is warn. Anything else, stderr included, counts as an error.
   const onLine = (line: string) => {
     proc.log = [...proc.log.slice(-30), line];
     let level = 50;
-    try { level = (JSON.parse(line) as { level?: number }).level ?? 50; } catch { /* not JSON */ }
+    try {
+      level = (JSON.parse(line) as { level?: number }).level ?? 50;
+    } catch {
+      /* not JSON */
+    }
     if (level >= 40) proc.warnings.push(line);
   };
   createInterface({ input: child.stdout! }).on('line', onLine);
@@ -216,11 +266,19 @@ async function startBaton(url: string): Promise<BatonProcess> {
     await stopProcess(child, exited);
   });
   // Ready once it has migrated and holds the leader lock (the registry sets is_leader).
-  await pollFor(async () => {
-    if (child.exitCode !== null) throw new Error(`baton start exited with ${child.exitCode}:\n${proc.log.join('\n')}`);
-    const leaders = await withClient(url, (c) => c.query('select 1 from baton.nodes where is_leader')).catch(() => undefined);
-    return leaders?.rowCount ? true : undefined;
-  }, 'leader in baton.nodes', 60_000, 100);
+  await pollFor(
+    async () => {
+      if (child.exitCode !== null)
+        throw new Error(`baton start exited with ${child.exitCode}:\n${proc.log.join('\n')}`);
+      const leaders = await withClient(url, (c) => c.query('select 1 from baton.nodes where is_leader')).catch(
+        () => undefined,
+      );
+      return leaders?.rowCount ? true : undefined;
+    },
+    'leader in baton.nodes',
+    60_000,
+    100,
+  );
   return proc;
 }
 
@@ -245,9 +303,18 @@ async function changeToStart(url: string, offset: number): Promise<ChangeSplit[]
       const t0 = hrNow() + offset; // in the server's clock, like started_at
       const { rows } = await client.query<{ id: string }>(insert, [name, schedulePayload]);
       const committed = hrNow() + offset;
-      const run = await pollFor(async () => (await client.query<RunTimes>(started, [rows[0]!.id])).rows[0], `start of ${name}`);
+      const run = await pollFor(
+        async () => (await client.query<RunTimes>(started, [rows[0]!.id])).rows[0],
+        `start of ${name}`,
+      );
       const [statement, sinceCommit] = [committed - t0, run.started - committed];
-      return { total: run.started - t0, statement, sinceCommit, before: run.enqueued - committed, after: run.started - run.enqueued };
+      return {
+        total: run.started - t0,
+        statement,
+        sinceCommit,
+        before: run.enqueued - committed,
+        after: run.started - run.enqueued,
+      };
     });
   });
 }
@@ -259,16 +326,23 @@ async function cronLateness(url: string): Promise<{ splits: Split[]; note: strin
     const wanted = cronWarmup + cronFires;
     const runs = `select ${epochMs('fire_at')} as fire, ${epochMs('enqueued_at')} as enqueued, ${epochMs('started_at')} as started, status
       from baton.runs where schedule_name = 'bench-every-second' order by fire_at`;
-    const rows = await pollFor(async () => {
-      const result = await client.query<RunTimes & { fire: number; started: number | null; status: string }>(runs);
-      return result.rows.filter((r) => r.started !== null).length >= wanted ? result.rows : undefined;
-    }, `${wanted} cron starts`, (wanted + 15) * 1_000, 250);
+    const rows = await pollFor(
+      async () => {
+        const result = await client.query<RunTimes & { fire: number; started: number | null; status: string }>(runs);
+        return result.rows.filter((r) => r.started !== null).length >= wanted ? result.rows : undefined;
+      },
+      `${wanted} cron starts`,
+      (wanted + 15) * 1_000,
+      250,
+    );
     await client.query(`select baton.pause('bench-every-second')`);
     // Fires the first run was allowed to skip are warm-up; beyond, every second must be there.
     const kept = rows.slice(cronWarmup, wanted);
     const gaps = kept.slice(1).reduce((sum, r, i) => sum + Math.round((r.fire - kept[i]!.fire) / 1_000) - 1, 0);
     const unstarted = kept.filter((r) => r.started === null || !['running', 'succeeded'].includes(r.status)).length;
-    const splits = kept.filter((r) => r.started !== null).map((r) => ({ total: r.started! - r.fire, before: r.enqueued - r.fire, after: r.started! - r.enqueued }));
+    const splits = kept
+      .filter((r) => r.started !== null)
+      .map((r) => ({ total: r.started! - r.fire, before: r.enqueued - r.fire, after: r.started! - r.enqueued }));
     return { splits, note: `${gaps} seconds without a fire, ${unstarted} runs not started or not succeeded` };
   });
 }
@@ -276,7 +350,10 @@ async function cronLateness(url: string): Promise<{ splits: Split[]; note: strin
 const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '—');
 
 function table(rows: Row[]): string {
-  const lines = ['| measure | n | p50 ms | p95 ms | p99 ms | max ms | p50 / floor |', '| --- | --: | --: | --: | --: | --: | --- |'];
+  const lines = [
+    '| measure | n | p50 ms | p95 ms | p99 ms | max ms | p50 / floor |',
+    '| --- | --: | --: | --: | --: | --: | --- |',
+  ];
   for (const { measure, stats: s, floor, note } of rows) {
     if (!s) lines.push(`| ${measure} | — | — | — | — | — | ${note ?? ''} |`);
     else {
@@ -290,7 +367,9 @@ function table(rows: Row[]): string {
 /** Rewrites this server's section of the report and keeps the other servers' sections. */
 function writeReport(key: string, section: string): void {
   const old = existsSync(reportPath) ? readFileSync(reportPath, 'utf8') : '';
-  const sections = new Map([...old.matchAll(/<!-- bench:(\S+) -->\n[\s\S]*?<!-- \/bench:\1 -->\n/g)].map((m) => [m[1]!, m[0]]));
+  const sections = new Map(
+    [...old.matchAll(/<!-- bench:(\S+) -->\n[\s\S]*?<!-- \/bench:\1 -->\n/g)].map((m) => [m[1]!, m[0]]),
+  );
   sections.set(key, `<!-- bench:${key} -->\n${section}\n<!-- /bench:${key} -->\n`);
   const head = `# Latency benchmarks
 
@@ -298,7 +377,9 @@ Written by \`bench/latency.ts\`, one section per server. pgbaton runs as \`baton
 just before a statement is sent, the end is the run's \`started_at\` (same host clock). "fire txn begins" is the leader's
 fire transaction (\`runs.enqueued_at\`). Targets: change → task start p95 < 20 ms; every-second cron lateness p95 < 20 ms.
 `;
-  const order = [...sections.keys()].sort((a, b) => Number(b === 'embedded') - Number(a === 'embedded') || a.localeCompare(b));
+  const order = [...sections.keys()].sort(
+    (a, b) => Number(b === 'embedded') - Number(a === 'embedded') || a.localeCompare(b),
+  );
   writeFileSync(reportPath, [head, ...order.map((k) => sections.get(k)!)].join('\n'));
 }
 
@@ -316,7 +397,11 @@ function buildRows(notify: Stats, worker: Stats, pgCron: Row, change: ChangeSpli
     { measure: '**pgbaton change → task start**', stats: part(change, 'total'), floor: both },
     { measure: '  INSERT sent → INSERT returns (committed)', stats: part(change, 'statement') },
     { measure: '  INSERT returns → task start', stats: part(change, 'sinceCommit'), floor: both },
-    { measure: '    INSERT returns → fire txn begins', stats: part(change, 'before'), floor: { name: 'NOTIFY', p50: notify.p50 } },
+    {
+      measure: '    INSERT returns → fire txn begins',
+      stats: part(change, 'before'),
+      floor: { name: 'NOTIFY', p50: notify.p50 },
+    },
     { measure: '    fire txn begins → task start', stats: part(change, 'after'), floor: addJob },
     { measure: '**pgbaton every-second cron lateness**', stats: part(cron, 'total'), floor: addJob },
     { measure: '  fire_at → fire txn begins', stats: part(cron, 'before') },
@@ -325,12 +410,25 @@ function buildRows(notify: Stats, worker: Stats, pgCron: Row, change: ChangeSpli
 }
 
 /** The sentences under the table, from this run's figures, so they never disagree with it. */
-function interpret(notify: Stats, worker: Stats, pgCron: Row, change: ChangeSplit[], cron: { splits: Split[]; note: string }): string {
-  const [total, statement, sinceCommit, before, after] = (['total', 'statement', 'sinceCommit', 'before', 'after'] as const)
-    .map((k) => part(change, k)) as [Stats, Stats, Stats, Stats, Stats];
-  const [late, lateBefore, lateAfter] = (['total', 'before', 'after'] as const).map((k) => part(cron.splits, k)) as [Stats, Stats, Stats];
+function interpret(
+  notify: Stats,
+  worker: Stats,
+  pgCron: Row,
+  change: ChangeSplit[],
+  cron: { splits: Split[]; note: string },
+): string {
+  const [total, statement, sinceCommit, before, after] = (
+    ['total', 'statement', 'sinceCommit', 'before', 'after'] as const
+  ).map((k) => part(change, k)) as [Stats, Stats, Stats, Stats, Stats];
+  const [late, lateBefore, lateAfter] = (['total', 'before', 'after'] as const).map((k) => part(cron.splits, k)) as [
+    Stats,
+    Stats,
+    Stats,
+  ];
   const floor = notify.p50 + worker.p50;
-  const cronFloor = pgCron.stats ? `pg_cron ran its first '1 seconds' job ${ms(pgCron.stats.p50)} ms after cron.schedule` : `pg_cron ${pgCron.note ?? 'not measured'}`;
+  const cronFloor = pgCron.stats
+    ? `pg_cron ran its first '1 seconds' job ${ms(pgCron.stats.p50)} ms after cron.schedule`
+    : `pg_cron ${pgCron.note ?? 'not measured'}`;
   return [
     `The floor from a committed change to a running task is one NOTIFY delivery (p50 ${ms(notify.p50)} ms) plus graphile-worker's own add_job → task start (p50 ${ms(worker.p50)} ms), about ${ms(floor)} ms (${cronFloor}).`,
     `pgbaton's change → task start is ${ms(total.p50)} ms at p50 (${(total.p50 / floor).toFixed(1)}× that floor) and ${ms(total.p95)} ms at p95, which ${verdict(total)}.`,
@@ -340,7 +438,14 @@ function interpret(notify: Stats, worker: Stats, pgCron: Row, change: ChangeSpli
   ].join(' ');
 }
 
-function describeRun(external: string | undefined, version: string, cronNote: string, warnings: number, rows: Row[], interpretation: string): string {
+function describeRun(
+  external: string | undefined,
+  version: string,
+  cronNote: string,
+  warnings: number,
+  rows: Row[],
+  interpretation: string,
+): string {
   return `## ${external ? `PostgreSQL at ${redactUrl(external)}` : 'Embedded PostgreSQL'}
 
 - Date: ${new Date().toISOString()}
@@ -359,7 +464,10 @@ async function main(): Promise<void> {
   const external = process.env.DATABASE_URL;
   let adminUrl = external ?? '';
   if (!external) {
-    const embedded = await startEmbeddedPostgres({ dataDir: join(tmpdir(), `pgbaton-bench-${process.pid}`), ephemeral: true });
+    const embedded = await startEmbeddedPostgres({
+      dataDir: join(tmpdir(), `pgbaton-bench-${process.pid}`),
+      ephemeral: true,
+    });
     cleanups.push(() => embedded.stop());
     adminUrl = embedded.url('postgres');
   }
@@ -367,7 +475,9 @@ async function main(): Promise<void> {
     version: (await c.query<{ version: string }>('select version()')).rows[0]!.version,
     offset: await clockOffset(c),
   }));
-  console.log(`server: ${external ? redactUrl(external) : 'embedded'}: ${server.version}; clock offset ${server.offset.toFixed(3)} ms`);
+  console.log(
+    `server: ${external ? redactUrl(external) : 'embedded'}: ${server.version}; clock offset ${server.offset.toFixed(3)} ms`,
+  );
   const batonUrl = await createDatabase(adminUrl, `pgbaton_bench_${process.pid}`);
   const workerUrl = await createDatabase(adminUrl, `pgbaton_bench_gw_${process.pid}`);
 
@@ -385,9 +495,17 @@ async function main(): Promise<void> {
   await cleanUp(); // stop baton start (and drop the databases) now, so its shutdown warnings count too
 
   const rows = buildRows(notify, worker, pgCron, change, cron.splits);
-  const section = describeRun(external, server.version, cron.note, baton.warnings.length, rows, interpret(notify, worker, pgCron, change, cron));
+  const section = describeRun(
+    external,
+    server.version,
+    cron.note,
+    baton.warnings.length,
+    rows,
+    interpret(notify, worker, pgCron, change, cron),
+  );
   console.log(`\n${section}`);
-  if (baton.warnings.length > 0) console.log(`\nbaton start warnings/errors:\n${baton.warnings.slice(0, 10).join('\n')}`);
+  if (baton.warnings.length > 0)
+    console.log(`\nbaton start warnings/errors:\n${baton.warnings.slice(0, 10).join('\n')}`);
   writeReport(external ? new URL(external).host : 'embedded', section);
   console.log(`\nwrote ${reportPath}`);
 }

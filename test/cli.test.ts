@@ -1,9 +1,9 @@
 // The `baton` command as an operator runs it: help, exit codes, migrate, start/stop.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { after, before, describe, it } from 'node:test';
 
 import { spawnBaton } from './helpers/baton-process.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
@@ -33,14 +33,18 @@ describe('baton CLI', () => {
   it('lists its commands in --help', async () => {
     const { code, stdout } = await baton(['--help']);
     assert.equal(code, 0);
-    for (const command of ['dev', 'start', 'scheduler', 'worker', 'migrate']) assert.match(stdout, new RegExp(`\\n  ${command} `));
+    for (const command of ['dev', 'start', 'scheduler', 'worker', 'migrate'])
+      assert.match(stdout, new RegExp(`\\n  ${command} `));
     assert.match((await baton(['worker', '--help'])).stdout, /--shell/);
   });
 
   it('fails with exit code 1 and one clear line when there is no database', async () => {
     const { code, stderr } = await baton(['migrate']);
     assert.equal(code, 1);
-    assert.equal(stderr, 'baton: no database: set DATABASE_URL or pass --database-url (or run `baton dev` for an embedded one)\n');
+    assert.equal(
+      stderr,
+      'baton: no database: set DATABASE_URL or pass --database-url (or run `baton dev` for an embedded one)\n',
+    );
   });
 
   it('names the bad setting and exits 2', async () => {
@@ -60,7 +64,9 @@ describe('baton CLI', () => {
     const node = spawnBaton(['start', '--shell', '--database-url', db.url]);
     try {
       await node.waitForLog('the node to lead', (line) => line.msg === 'acquired the leader lock');
-      await db.query(`insert into baton.schedules (name, run_at, task, payload) values ('hello', now(), 'shell', '{"command":"echo hello"}')`);
+      await db.query(
+        `insert into baton.schedules (name, run_at, task, payload) values ('hello', now(), 'shell', '{"command":"echo hello"}')`,
+      );
       const run = await waitFor('the run to succeed', async () => {
         const [row] = await db.query(`select status, stdout from baton.runs where schedule_name = 'hello'`);
         return row?.status === 'succeeded' && row;

@@ -34,7 +34,11 @@ async function ledger() {
 
 function assertOneFirePerSecond(fires: Date[]) {
   const seconds = fires.map((at) => at.getTime() / 1000);
-  assert.deepEqual(seconds, seconds.map((_, index) => seconds[0]! + index), 'one fire per second, none missing or doubled');
+  assert.deepEqual(
+    seconds,
+    seconds.map((_, index) => seconds[0]! + index),
+    'one fire per second, none missing or doubled',
+  );
 }
 
 before(async () => {
@@ -53,10 +57,13 @@ describe('two scheduler processes', () => {
   it('elect exactly one leader and enqueue each fire once', async () => {
     spawnScheduler();
     spawnScheduler();
-    await waitFor('both schedulers to register', async () =>
-      (await db.query(`select 1 from baton.cluster where 'scheduler' = any(roles)`)).length === 2,
+    await waitFor(
+      'both schedulers to register',
+      async () => (await db.query(`select 1 from baton.cluster where 'scheduler' = any(roles)`)).length === 2,
     );
-    await db.query(`select baton.schedule('tick', '* * * * * *', 'sql', '{"sql":"insert into executions default values"}')`);
+    await db.query(
+      `select baton.schedule('tick', '* * * * * *', 'sql', '{"sql":"insert into executions default values"}')`,
+    );
     const { runs } = await waitFor('five fires to run', async () => {
       const state = await ledger();
       return state.runs.filter((run) => run.status === 'succeeded').length >= 5 && state;
@@ -84,13 +91,17 @@ describe('two scheduler processes', () => {
     const { runs, executions } = await ledger();
     assertOneFirePerSecond(runs.map((run) => run.fire_at));
     assert.equal(executions, runs.length, 'each fire ran exactly once');
-    assert.deepEqual((await leaders()).map((row) => row.pid), [survivor.pid]);
+    assert.deepEqual(
+      (await leaders()).map((row) => row.pid),
+      [survivor.pid],
+    );
   });
 
   it('step down cleanly on SIGTERM: the lock is handed over and the node leaves the registry', async () => {
     const standby = spawnScheduler();
-    await waitFor('the new standby to register', async () =>
-      (await db.query(`select 1 from baton.cluster where pid = $1`, [standby.pid])).length === 1,
+    await waitFor(
+      'the new standby to register',
+      async () => (await db.query(`select 1 from baton.cluster where pid = $1`, [standby.pid])).length === 1,
     );
     const [current] = await leaders();
     const leader = schedulers.find((node) => node.pid === current?.pid)!;

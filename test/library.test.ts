@@ -39,7 +39,13 @@ describe('Baton, embedded in an app', () => {
   });
 
   it('runs an app task on schedule, with its context', async () => {
-    const schedule = await baton.schedule('invoices', 'every 1 second', 'billing:invoice', { batch: 50 }, { timezone: 'Europe/Paris', maxAttempts: 3 });
+    const schedule = await baton.schedule(
+      'invoices',
+      'every 1 second',
+      'billing:invoice',
+      { batch: 50 },
+      { timezone: 'Europe/Paris', maxAttempts: 3 },
+    );
     assert.equal(schedule.every, '00:00:01');
     assert.equal(schedule.timezone, 'Europe/Paris');
     assert.equal(schedule.maxAttempts, 3);
@@ -60,7 +66,10 @@ describe('Baton, embedded in an app', () => {
 
   it('publishes the tasks it offers', async () => {
     const rows = await db.query(`select name from baton.tasks order by name`);
-    assert.deepEqual(rows.map((row) => row.name), ['billing:invoice', 'sql']);
+    assert.deepEqual(
+      rows.map((row) => row.name),
+      ['billing:invoice', 'sql'],
+    );
   });
 
   it('triggers, lists and unschedules', async () => {
@@ -72,17 +81,23 @@ describe('Baton, embedded in an app', () => {
     });
     assert.equal(run.kind, 'manual');
     assert.deepEqual(run.payload, { batch: 2 });
-    assert.deepEqual((await baton.listSchedules()).map((s) => s.name), ['invoices', 'manual']);
+    assert.deepEqual(
+      (await baton.listSchedules()).map((s) => s.name),
+      ['invoices', 'manual'],
+    );
     assert.equal(await baton.unschedule('manual'), true);
   });
 
   it('turns invalid input into a BatonError naming the field', async () => {
-    await assert.rejects(baton.schedule('bad', '* * * * *', 'sql', { sql: 'select 1' }, { timezone: 'Mars/Base' }), (error) => {
-      assert.ok(error instanceof BatonError);
-      assert.equal(error.kind, 'invalid');
-      assert.equal(error.field, 'timezone');
-      return true;
-    });
+    await assert.rejects(
+      baton.schedule('bad', '* * * * *', 'sql', { sql: 'select 1' }, { timezone: 'Mars/Base' }),
+      (error) => {
+        assert.ok(error instanceof BatonError);
+        assert.equal(error.kind, 'invalid');
+        assert.equal(error.field, 'timezone');
+        return true;
+      },
+    );
     await assert.rejects(baton.pause('nope'), (error) => error instanceof BatonError && error.kind === 'not_found');
   });
 });

@@ -26,9 +26,17 @@ describe('migrate', () => {
   it('applies every migration once when three nodes migrate at the same time', async () => {
     const results = await Promise.all(pools.map((pool) => migrate(pool, schemas, logger)));
     const applied = results.flatMap((result) => result.applied);
-    assert.deepEqual(applied.sort(), readMigrations().map((m) => `${m.id}_${m.name}`).sort());
+    assert.deepEqual(
+      applied.sort(),
+      readMigrations()
+        .map((m) => `${m.id}_${m.name}`)
+        .sort(),
+    );
     const rows = await db.query(`select id from baton.migrations order by id`);
-    assert.deepEqual(rows.map((row) => row.id), readMigrations().map((m) => m.id));
+    assert.deepEqual(
+      rows.map((row) => row.id),
+      readMigrations().map((m) => m.id),
+    );
     const { jobs } = await db.one(`select to_regclass('graphile_worker._private_jobs') is not null as jobs`);
     assert.equal(jobs, true);
   });
@@ -45,7 +53,9 @@ describe('migrate', () => {
   it('installs a second copy under another schema beside the first', async () => {
     const other = { schema: 'baton_two', workerSchema: 'graphile_worker' };
     assert.equal((await migrate(pools[1]!, other, logger)).applied.length, readMigrations().length);
-    const { rows } = await pools[1]!.query(`select baton_two.job_identifier('shell') as identifier, baton_two.leader_lock_key() <> baton.leader_lock_key() as distinct_key`);
+    const { rows } = await pools[1]!.query(
+      `select baton_two.job_identifier('shell') as identifier, baton_two.leader_lock_key() <> baton.leader_lock_key() as distinct_key`,
+    );
     assert.deepEqual(rows[0], { identifier: 'baton_two:shell', distinct_key: true });
   });
 });

@@ -27,13 +27,19 @@ const embedded = process.env.DATABASE_URL
   : await startEmbeddedPostgres({ dataDir: join(tmpdir(), `pgbaton-test-${process.pid}`), ephemeral: true });
 const adminUrl = process.env.DATABASE_URL ?? embedded!.url('postgres');
 const template = `baton_template_${process.pid}`;
-process.stdout.write(`tests against ${embedded ? `embedded Postgres on port ${embedded.port}` : redactUrl(adminUrl)}\n`);
+process.stdout.write(
+  `tests against ${embedded ? `embedded Postgres on port ${embedded.port}` : redactUrl(adminUrl)}\n`,
+);
 
 let exitCode = 1;
 try {
   await withAdmin((admin) => admin.query(`create database ${template}`));
   const pool = testPool(databaseUrl(adminUrl, template));
-  await migrate(pool, { schema: 'baton', workerSchema: 'graphile_worker' }, createLogger({ level: 'warn', pretty: false }));
+  await migrate(
+    pool,
+    { schema: 'baton', workerSchema: 'graphile_worker' },
+    createLogger({ level: 'warn', pretty: false }),
+  );
   await pool.end();
 
   exitCode = await new Promise<number>((resolve) => {

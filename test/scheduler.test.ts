@@ -35,10 +35,14 @@ describe('scheduler', () => {
     await db.query(
       `insert into baton.schedules (name, run_at, task, payload) values ('once', now(), 'sql', '{"sql":"select 1"}')`,
     );
-    const [run] = await waitFor('the one-shot to succeed', async () => {
-      const runs = await runsOf('once');
-      return runs[0]?.status === 'succeeded' && runs;
-    }, { timeoutMs: 5_000 });
+    const [run] = await waitFor(
+      'the one-shot to succeed',
+      async () => {
+        const runs = await runsOf('once');
+        return runs[0]?.status === 'succeeded' && runs;
+      },
+      { timeoutMs: 5_000 },
+    );
     assert.ok(run!.started_at!.getTime() - inserted < 2_000, 'started within 2 s of the insert');
     const state = await db.one(`select next_fire_at from baton.schedule_status where name = 'once'`);
     assert.equal(state.next_fire_at, null, 'a one-shot that fired has nothing planned');
@@ -53,11 +57,17 @@ describe('scheduler', () => {
     await db.query(`select baton.unschedule('tick')`);
     for (const run of runs) assert.equal(run.fire_at.getMilliseconds(), 0, 'fires on whole seconds');
     const seconds = runs.map((run) => run.fire_at.getTime() / 1000);
-    assert.deepEqual(seconds, seconds.map((_, index) => seconds[0]! + index), 'one fire per second, none skipped');
+    assert.deepEqual(
+      seconds,
+      seconds.map((_, index) => seconds[0]! + index),
+      'one fire per second, none skipped',
+    );
   });
 
   it('publishes next_fire_at for a new schedule in its zone', async () => {
-    await db.query(`select baton.schedule('nightly', '0 3 * * *', 'sql', '{"sql":"select 1"}', '{"timezone":"Europe/Berlin"}')`);
+    await db.query(
+      `select baton.schedule('nightly', '0 3 * * *', 'sql', '{"sql":"select 1"}', '{"timezone":"Europe/Berlin"}')`,
+    );
     const status = await waitFor('next_fire_at', async () => {
       const row = await db.one(
         `select next_fire_at, to_char(next_fire_local, 'HH24:MI') as local_time from baton.schedule_status where name = 'nightly'`,
@@ -93,20 +103,26 @@ describe('scheduler', () => {
   it('records a row it cannot evaluate, skips it, and keeps firing the others', async () => {
     // A row written around the validation trigger (as by an older version or a restore).
     await db.query(`set session_replication_role = replica`);
-    await db.query(`insert into baton.schedules (name, cron, task, payload) values ('broken', '99 99 * * *', 'sql', '{"sql":"select 1"}')`);
+    await db.query(
+      `insert into baton.schedules (name, cron, task, payload) values ('broken', '99 99 * * *', 'sql', '{"sql":"select 1"}')`,
+    );
     await db.query(`set session_replication_role = origin`);
     await db.query(`select pg_notify('baton', '{"op":"resync"}')`);
     const [state] = await waitFor('the planning error to be recorded', () =>
-      db.query(`select plan_error from baton.schedule_status where name = 'broken' and plan_error is not null`).then(
-        (rows) => rows.length > 0 && rows,
-      ),
+      db
+        .query(`select plan_error from baton.schedule_status where name = 'broken' and plan_error is not null`)
+        .then((rows) => rows.length > 0 && rows),
     );
     assert.match(state!.plan_error, /cron: "99 99 \* \* \*" cannot be evaluated/);
     const [event] = await waitFor('an event', () =>
-      db.query(`select message from baton.events where kind = 'schedule:invalid'`).then((rows) => rows.length > 0 && rows),
+      db
+        .query(`select message from baton.events where kind = 'schedule:invalid'`)
+        .then((rows) => rows.length > 0 && rows),
     );
     assert.match(event!.message, /broken/);
-    await db.query(`insert into baton.schedules (name, run_at, task, payload) values ('after-broken', now(), 'sql', '{"sql":"select 1"}')`);
+    await db.query(
+      `insert into baton.schedules (name, run_at, task, payload) values ('after-broken', now(), 'sql', '{"sql":"select 1"}')`,
+    );
     await waitFor('the next schedule to fire', async () => (await runsOf('after-broken'))[0]?.status === 'succeeded');
     await db.query(`delete from baton.schedules where name = 'broken'`);
   });
@@ -121,8 +137,14 @@ describe('scheduler', () => {
     assert.match(retrying.error, /division by zero/);
     // graphile-worker backs off exp(1) s before attempt 2, and such a job is found by
     // polling: once it has recorded the failure, bring the job forward and wake the worker.
-    await waitFor('graphile-worker to release the failed job', async () =>
-      (await db.query(`select 1 from graphile_worker.jobs where key = $1 and attempts = 1 and locked_at is null`, [`baton:run:${run_id}`])).length === 1,
+    await waitFor(
+      'graphile-worker to release the failed job',
+      async () =>
+        (
+          await db.query(`select 1 from graphile_worker.jobs where key = $1 and attempts = 1 and locked_at is null`, [
+            `baton:run:${run_id}`,
+          ])
+        ).length === 1,
     );
     await db.query(`update graphile_worker._private_jobs set run_at = now() where key = $1`, [`baton:run:${run_id}`]);
     await db.query(`select pg_notify('jobs:insert', '{"r":0}')`);

@@ -40,57 +40,156 @@ describe('baton.schedule()', () => {
   });
 
   it('takes every, at and null specs', async () => {
-    const every = await db.one(`select every::text from baton.schedule('e', 'every 30 seconds', 'sql', '{"sql":"select 1"}')`);
+    const every = await db.one(
+      `select every::text from baton.schedule('e', 'every 30 seconds', 'sql', '{"sql":"select 1"}')`,
+    );
     assert.equal(every.every, '00:00:30');
     const at = await db.one(
       `select run_at from baton.schedule('a', 'at 2030-01-01T10:00:00Z', 'sql', '{"sql":"select 1"}')`,
     );
     assert.equal(at.run_at.toISOString(), '2030-01-01T10:00:00.000Z');
-    const manual = await db.one(`select cron, every, run_at from baton.schedule('m', null, 'sql', '{"sql":"select 1"}')`);
+    const manual = await db.one(
+      `select cron, every, run_at from baton.schedule('m', null, 'sql', '{"sql":"select 1"}')`,
+    );
     assert.deepEqual(manual, { cron: null, every: null, run_at: null });
   });
 
   it('leaves an unchanged schedule alone (no rewrite, no notification)', async () => {
-    const first = await db.one(`select updated_at from baton.schedule('same', '* * * * *', 'sql', '{"sql":"select 1"}')`);
-    const second = await db.one(`select updated_at from baton.schedule('same', '* * * * *', 'sql', '{"sql":"select 1"}')`);
+    const first = await db.one(
+      `select updated_at from baton.schedule('same', '* * * * *', 'sql', '{"sql":"select 1"}')`,
+    );
+    const second = await db.one(
+      `select updated_at from baton.schedule('same', '* * * * *', 'sql', '{"sql":"select 1"}')`,
+    );
     assert.deepEqual(second.updated_at, first.updated_at);
   });
 });
 
 describe('validation names the field', () => {
   const cases: Array<[string, string, string | undefined, RegExp]> = [
-    [`select baton.schedule('x', '61 * * * *', 'sql', '{"sql":"s"}')`, 'BT400', 'cron', /minute field: "61" is out of range 0-59/],
-    [`select baton.schedule('x', '* * * *', 'sql', '{"sql":"s"}')`, 'BT400', 'cron', /expected 5 fields .* or 6 with seconds first, got 4/],
+    [
+      `select baton.schedule('x', '61 * * * *', 'sql', '{"sql":"s"}')`,
+      'BT400',
+      'cron',
+      /minute field: "61" is out of range 0-59/,
+    ],
+    [
+      `select baton.schedule('x', '* * * *', 'sql', '{"sql":"s"}')`,
+      'BT400',
+      'cron',
+      /expected 5 fields .* or 6 with seconds first, got 4/,
+    ],
     [`select baton.schedule('x', '* * * * * * *', 'sql', '{"sql":"s"}')`, 'BT400', 'cron', /got 7/],
     [`select baton.schedule('x', '@often', 'sql', '{"sql":"s"}')`, 'BT400', 'cron', /unknown macro "@often"/],
     [`select baton.schedule('x', '* * * * mon-funday', 'sql', '{"sql":"s"}')`, 'BT400', 'cron', /day-of-week field/],
     [`select baton.schedule('x', '*/0 * * * *', 'sql', '{"sql":"s"}')`, 'BT400', 'cron', /step .* must be at least 1/],
     [`select baton.schedule('x', '5-1 * * * *', 'sql', '{"sql":"s"}')`, 'BT400', 'cron', /runs backwards/],
-    [`select baton.schedule('x', '? * * * *', 'sql', '{"sql":"s"}')`, 'BT400', 'cron', /only allowed in day-of-month and day-of-week/],
+    [
+      `select baton.schedule('x', '? * * * *', 'sql', '{"sql":"s"}')`,
+      'BT400',
+      'cron',
+      /only allowed in day-of-month and day-of-week/,
+    ],
     [`select baton.schedule('x', 'every 0 seconds', 'sql', '{"sql":"s"}')`, 'BT400', 'every', /at least 1 second/],
     [`select baton.schedule('x', 'every 1 month', 'sql', '{"sql":"s"}')`, 'BT400', 'every', /no fixed length/],
-    [`select baton.schedule('x', 'every banana', 'sql', '{"sql":"s"}')`, 'BT400', 'every', /invalid input syntax for type interval/],
+    [
+      `select baton.schedule('x', 'every banana', 'sql', '{"sql":"s"}')`,
+      'BT400',
+      'every',
+      /invalid input syntax for type interval/,
+    ],
     [`select baton.schedule('x', 'at someday', 'sql', '{"sql":"s"}')`, 'BT400', 'run_at', /invalid input syntax/],
-    [`select baton.schedule('x', '* * * * *', 'sql', '{"sql":"s"}', '{"timezone":"Mars/Olympus"}')`, 'BT400', 'timezone', /not an IANA time zone/],
-    [`select baton.schedule('x', '* * * * *', 'sql', '{"sql":"s"}', '{"timezone":"PST8PDT+1"}')`, 'BT400', 'timezone', /not an IANA time zone/],
-    [`select baton.schedule('x', '* * * * *', 'sql', '{"sql":"s"}', '{"overlap":"sometimes"}')`, 'BT400', 'overlap', /one of allow, skip, queue, replace/],
-    [`select baton.schedule('x', '* * * * *', 'sql', '{"sql":"s"}', '{"misfire":"never"}')`, 'BT400', 'misfire', /one of skip, latest, all/],
-    [`select baton.schedule('x', '* * * * *', 'sql', '{"sql":"s"}', '{"priority":"high"}')`, 'BT400', 'priority', /invalid input syntax for type integer/],
-    [`select baton.schedule('x', '* * * * *', 'sql', '{"sql":"s"}', '{"max_attempts":0}')`, 'BT400', 'max_attempts', /between 1 and 1000/],
-    [`select baton.schedule('x', '* * * * *', 'sql', '{"sql":"s"}', '{"timeout":"10 milliseconds"}')`, 'BT400', 'timeout', /at least 1 second/],
-    [`select baton.schedule('x', '* * * * *', 'sql', '{"sql":"s"}', '{"colour":"red"}')`, 'BT400', 'colour', /is not a schedule option/],
-    [`select baton.schedule('x', '* * * * *', 'sql', '{"sql":"s"}', '{"starts_at":"2030-01-02","ends_at":"2030-01-01"}')`, 'BT400', 'ends_at', /after starts_at/],
-    [`select baton.schedule('bad name!', '* * * * *', 'sql', '{"sql":"s"}')`, 'BT400', 'name', /must be 1-128 characters/],
+    [
+      `select baton.schedule('x', '* * * * *', 'sql', '{"sql":"s"}', '{"timezone":"Mars/Olympus"}')`,
+      'BT400',
+      'timezone',
+      /not an IANA time zone/,
+    ],
+    [
+      `select baton.schedule('x', '* * * * *', 'sql', '{"sql":"s"}', '{"timezone":"PST8PDT+1"}')`,
+      'BT400',
+      'timezone',
+      /not an IANA time zone/,
+    ],
+    [
+      `select baton.schedule('x', '* * * * *', 'sql', '{"sql":"s"}', '{"overlap":"sometimes"}')`,
+      'BT400',
+      'overlap',
+      /one of allow, skip, queue, replace/,
+    ],
+    [
+      `select baton.schedule('x', '* * * * *', 'sql', '{"sql":"s"}', '{"misfire":"never"}')`,
+      'BT400',
+      'misfire',
+      /one of skip, latest, all/,
+    ],
+    [
+      `select baton.schedule('x', '* * * * *', 'sql', '{"sql":"s"}', '{"priority":"high"}')`,
+      'BT400',
+      'priority',
+      /invalid input syntax for type integer/,
+    ],
+    [
+      `select baton.schedule('x', '* * * * *', 'sql', '{"sql":"s"}', '{"max_attempts":0}')`,
+      'BT400',
+      'max_attempts',
+      /between 1 and 1000/,
+    ],
+    [
+      `select baton.schedule('x', '* * * * *', 'sql', '{"sql":"s"}', '{"timeout":"10 milliseconds"}')`,
+      'BT400',
+      'timeout',
+      /at least 1 second/,
+    ],
+    [
+      `select baton.schedule('x', '* * * * *', 'sql', '{"sql":"s"}', '{"colour":"red"}')`,
+      'BT400',
+      'colour',
+      /is not a schedule option/,
+    ],
+    [
+      `select baton.schedule('x', '* * * * *', 'sql', '{"sql":"s"}', '{"starts_at":"2030-01-02","ends_at":"2030-01-01"}')`,
+      'BT400',
+      'ends_at',
+      /after starts_at/,
+    ],
+    [
+      `select baton.schedule('bad name!', '* * * * *', 'sql', '{"sql":"s"}')`,
+      'BT400',
+      'name',
+      /must be 1-128 characters/,
+    ],
     [`select baton.schedule('x', '* * * * *', 'no spaces please', '{}')`, 'BT400', 'task', /must be 1-128 characters/],
     [`select baton.schedule('x', '* * * * *', 'shell', '{}')`, 'BT400', 'payload', /shell task needs "command"/],
-    [`select baton.schedule('x', '* * * * *', 'sql', '{"statement":"select 1"}')`, 'BT400', 'payload', /sql task needs "sql"/],
+    [
+      `select baton.schedule('x', '* * * * *', 'sql', '{"statement":"select 1"}')`,
+      'BT400',
+      'payload',
+      /sql task needs "sql"/,
+    ],
     [`select baton.schedule('x', '* * * * *', 'sql', '[1]')`, 'BT400', 'payload', /must be a JSON object/],
-    [`insert into baton.schedules (name, cron, every, task, payload) values ('x', '* * * * *', '1 minute', 'sql', '{"sql":"s"}')`, 'BT400', 'cron', /at most one of cron, every and run_at/],
-    [`insert into baton.schedules (name, cron, task) values ('x', 'nonsense', 'sql')`, 'BT400', 'cron', /expected 5 fields/],
-    [`update baton.schedules set timezone = 'Nowhere/Town' where name = 'e'`, 'BT400', 'timezone', /not an IANA time zone/],
+    [
+      `insert into baton.schedules (name, cron, every, task, payload) values ('x', '* * * * *', '1 minute', 'sql', '{"sql":"s"}')`,
+      'BT400',
+      'cron',
+      /at most one of cron, every and run_at/,
+    ],
+    [
+      `insert into baton.schedules (name, cron, task) values ('x', 'nonsense', 'sql')`,
+      'BT400',
+      'cron',
+      /expected 5 fields/,
+    ],
+    [
+      `update baton.schedules set timezone = 'Nowhere/Town' where name = 'e'`,
+      'BT400',
+      'timezone',
+      /not an IANA time zone/,
+    ],
   ];
   for (const [sql, code, column, message] of cases) {
-    it(`${column}: ${sql.replace(/^select baton\.schedule/, 'schedule').slice(0, 90)}`, () => rejects(sql, code, column, message));
+    it(`${column}: ${sql.replace(/^select baton\.schedule/, 'schedule').slice(0, 90)}`, () =>
+      rejects(sql, code, column, message));
   }
 
   it('a rejected statement writes nothing', async () => {
@@ -106,7 +205,10 @@ describe('validation names the field', () => {
       ['m4', '*/5 * * * * *', 'Australia/Lord_Howe'],
       ['m5', '0 0 ? * 7', 'Europe/London'],
     ]) {
-      await db.query(`select baton.schedule($1, $2, 'sql', '{"sql":"select 1"}', jsonb_build_object('timezone', $3::text))`, [name, spec, tz]);
+      await db.query(
+        `select baton.schedule($1, $2, 'sql', '{"sql":"select 1"}', jsonb_build_object('timezone', $3::text))`,
+        [name, spec, tz],
+      );
     }
   });
 });
@@ -130,7 +232,9 @@ describe('pause, resume, unschedule, trigger', () => {
   });
 
   it('trigger enqueues a pending run and its graphile-worker job, merging the payload', async () => {
-    await db.query(`select baton.schedule('t', '0 0 1 1 *', 'shell', '{"command":"echo a","cwd":"/tmp"}', '{"enabled":false}')`);
+    await db.query(
+      `select baton.schedule('t', '0 0 1 1 *', 'shell', '{"command":"echo a","cwd":"/tmp"}', '{"enabled":false}')`,
+    );
     const { run_id } = await db.one(`select baton.trigger('t', '{"command":"echo b"}') as run_id`);
     const run = await db.one(`select kind, status, payload, job_id from baton.runs where id = $1`, [run_id]);
     assert.equal(run.kind, 'manual');
@@ -142,7 +246,11 @@ describe('pause, resume, unschedule, trigger', () => {
        where j.id = $1`,
       [run.job_id],
     );
-    assert.deepEqual(job, { identifier: 'baton:shell', payload: { run_id: Number(run_id) }, key: `baton:run:${run_id}` });
+    assert.deepEqual(job, {
+      identifier: 'baton:shell',
+      payload: { run_id: Number(run_id) },
+      key: `baton:run:${run_id}`,
+    });
     await rejects(`select baton.trigger('t', '[1]')`, 'BT400', 'payload', /must be a JSON object/);
     await rejects(`select baton.trigger('nope')`, 'BT404', undefined, /does not exist/);
   });
@@ -156,21 +264,31 @@ describe('change notifications', () => {
     const { id } = await db.one(`select id from baton.schedule('n', '* * * * *', 'sql', '{"sql":"select 1"}')`);
     await db.query(`select baton.pause('n')`);
     await db.query(`select baton.unschedule('n')`);
-    await db.query(`insert into baton.schedules (name, task, payload) select 'bulk' || i, 'sql', '{"sql":"select 1"}' from generate_series(1, 150) i`);
+    await db.query(
+      `insert into baton.schedules (name, task, payload) select 'bulk' || i, 'sql', '{"sql":"select 1"}' from generate_series(1, 150) i`,
+    );
     await db.query('select 1'); // notifications arrive before the next result
-    assert.deepEqual(received.map((payload) => JSON.parse(payload)), [
-      { op: 'insert', id: Number(id) },
-      { op: 'update', id: Number(id) },
-      { op: 'delete', id: Number(id) },
-      { op: 'resync' },
-    ]);
+    assert.deepEqual(
+      received.map((payload) => JSON.parse(payload)),
+      [
+        { op: 'insert', id: Number(id) },
+        { op: 'update', id: Number(id) },
+        { op: 'delete', id: Number(id) },
+        { op: 'resync' },
+      ],
+    );
     await db.query('unlisten baton');
   });
 });
 
 describe('the fire function', () => {
   it('refuses a session that does not hold the leader lock (the fence)', async () => {
-    await rejects(`select * from baton.fire('[]', '[]', baton.leader_lock_key())`, 'BT409', undefined, /does not hold the leader lock/);
+    await rejects(
+      `select * from baton.fire('[]', '[]', baton.leader_lock_key())`,
+      'BT409',
+      undefined,
+      /does not hold the leader lock/,
+    );
   });
 
   it('inserts each fire once, and enqueues only what it inserted', async () => {
@@ -187,7 +305,9 @@ describe('the fire function', () => {
         `baton:run:${first[0]!.id}`,
       ]);
       assert.equal(jobs, 1);
-      const state = await db.one(`select last_fire_at, next_fire_at from baton.schedule_state where schedule_id = $1`, [id]);
+      const state = await db.one(`select last_fire_at, next_fire_at from baton.schedule_state where schedule_id = $1`, [
+        id,
+      ]);
       assert.equal(state.last_fire_at.toISOString(), '2030-01-01T00:00:00.000Z');
       assert.equal(state.next_fire_at.toISOString(), '2030-01-01T00:01:00.000Z');
     } finally {

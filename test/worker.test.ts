@@ -62,11 +62,16 @@ describe('a worker with shell enabled', () => {
     assert.match(run.error, /timed out after 1000 ms/);
     const pids = readFileSync(pidFile, 'utf8').trim().split('\n').map(Number);
     assert.equal(pids.length, 2);
-    await waitFor('every process of the tree to be gone', () => pids.every((pid) => !isRunning(pid)), { timeoutMs: 3_000 });
+    await waitFor('every process of the tree to be gone', () => pids.every((pid) => !isRunning(pid)), {
+      timeoutMs: 3_000,
+    });
   });
 
   it('records exit code, stdout and stderr of a failing command', async () => {
-    const run = await finishedRun(db, await trigger(db, 'streams', 'shell', { command: 'echo out; echo err >&2; exit 3' }));
+    const run = await finishedRun(
+      db,
+      await trigger(db, 'streams', 'shell', { command: 'echo out; echo err >&2; exit 3' }),
+    );
     assert.equal(run.status, 'failed');
     assert.equal(run.exit_code, 3);
     assert.equal(run.stdout, 'out\n');
@@ -77,7 +82,11 @@ describe('a worker with shell enabled', () => {
   it('runs an argv array without a shell, with env and cwd', async () => {
     const run = await finishedRun(
       db,
-      await trigger(db, 'argv', 'shell', { command: ['sh', '-c', 'printf "%s in %s" "$GREETING" "$(pwd)"'], env: { GREETING: 'hi' }, cwd: '/tmp' }),
+      await trigger(db, 'argv', 'shell', {
+        command: ['sh', '-c', 'printf "%s in %s" "$GREETING" "$(pwd)"'],
+        env: { GREETING: 'hi' },
+        cwd: '/tmp',
+      }),
     );
     assert.equal(run.status, 'succeeded');
     assert.equal(run.stdout, 'hi in /tmp');
@@ -99,7 +108,10 @@ describe('a worker with shell enabled', () => {
   });
 
   it('cancels a sql statement that exceeds the timeout', async () => {
-    const run = await finishedRun(db, await trigger(db, 'slow-sql', 'sql', { sql: 'select pg_sleep(30)' }, { timeout: '1 second' }));
+    const run = await finishedRun(
+      db,
+      await trigger(db, 'slow-sql', 'sql', { sql: 'select pg_sleep(30)' }, { timeout: '1 second' }),
+    );
     assert.equal(run.status, 'timed_out');
   });
 });

@@ -1,6 +1,6 @@
 import { Baton } from '../baton.ts';
-import { loadConfig } from '../config/load-config.ts';
 import type { Config, ConfigInput } from '../config/config.ts';
+import { loadConfig } from '../config/load-config.ts';
 import { coerceError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
 

@@ -51,7 +51,11 @@ export function resolveConfig(input: ConfigInput): Config {
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`);
-    throw new BatonError(`invalid configuration: ${problems.join('; ')}`, 'invalid', parsed.error.issues[0]?.path.join('.'));
+    throw new BatonError(
+      `invalid configuration: ${problems.join('; ')}`,
+      'invalid',
+      parsed.error.issues[0]?.path.join('.'),
+    );
   }
   return Object.freeze(parsed.data);
 }

@@ -23,7 +23,10 @@ export interface BatonEventMap {
   'listener:connected': { reconnect: boolean };
   'plan:resynced': { schedules: number };
   'schedule:invalid': { scheduleId: string; name: string; error: string };
-  'fire:enqueued': { runs: Array<{ id: string; scheduleName: string; fireAt: Date; status: string }>; latencyMs: number };
+  'fire:enqueued': {
+    runs: Array<{ id: string; scheduleName: string; fireAt: Date; status: string }>;
+    latencyMs: number;
+  };
   'run:started': { runId: string; task: string; attempt: number };
   'run:finished': RunSummary;
 }

@@ -1,9 +1,16 @@
-import { destination, pino, type Logger } from 'pino';
+import { destination, type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
 
 /** Paths pino blanks out wherever they appear in a log line. */
-const redactPaths = ['password', '*.password', 'connectionString', '*.connectionString', 'databaseUrl', '*.databaseUrl'];
+const redactPaths = [
+  'password',
+  '*.password',
+  'connectionString',
+  '*.connectionString',
+  'databaseUrl',
+  '*.databaseUrl',
+];
 
 export interface LoggerOptions {
   level?: string;

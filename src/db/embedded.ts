@@ -80,7 +80,11 @@ function stopOnExit(dataDir: string): () => void {
   return () => process.off('exit', onExit);
 }
 
-export async function startEmbeddedPostgres({ dataDir, port, ephemeral = false }: EmbeddedOptions): Promise<EmbeddedServer> {
+export async function startEmbeddedPostgres({
+  dataDir,
+  port,
+  ephemeral = false,
+}: EmbeddedOptions): Promise<EmbeddedServer> {
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const serverPort = port ?? (await getPort());
   const log: string[] = [];

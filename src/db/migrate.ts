@@ -92,7 +92,9 @@ export async function migrate(pool: Pool, schemas: SqlSchemas, logger: Logger): 
       logger.info({ migration: migration.name, id: migration.id }, 'migration applied');
     }
   } finally {
-    await client.query('select pg_advisory_unlock(hashtextextended($1, 0))', [`pgbaton/migrate/${schemas.schema}`]).catch(() => undefined);
+    await client
+      .query('select pg_advisory_unlock(hashtextextended($1, 0))', [`pgbaton/migrate/${schemas.schema}`])
+      .catch(() => undefined);
     client.release();
   }
   return { applied };

@@ -16,7 +16,9 @@ export function quoteIdent(name: string): string {
 /** Fills the :SCHEMA, :SCHEMA_LITERAL and :WORKER_SCHEMA placeholders of pgbaton's SQL files. */
 export function bindSchemas(text: string, { schema, workerSchema }: SqlSchemas): string {
   return text.replace(/:(SCHEMA_LITERAL|WORKER_SCHEMA|SCHEMA)\b/g, (_, name: string) =>
-    name === 'SCHEMA_LITERAL' ? `'${schema.replaceAll("'", "''")}'` : quoteIdent(name === 'SCHEMA' ? schema : workerSchema),
+    name === 'SCHEMA_LITERAL'
+      ? `'${schema.replaceAll("'", "''")}'`
+      : quoteIdent(name === 'SCHEMA' ? schema : workerSchema),
   );
 }
 

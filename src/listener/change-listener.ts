@@ -1,5 +1,5 @@
-import type { Logger } from '../core/logger.ts';
 import type { BatonEvents } from '../core/events.ts';
+import type { Logger } from '../core/logger.ts';
 import type { Connections } from '../db/pool.ts';
 import { runSessionLoop, untilBrokenOrStopped } from '../db/session-loop.ts';
 import { quoteIdent } from '../db/sql-text.ts';

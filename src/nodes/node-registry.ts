@@ -47,8 +47,10 @@ export class NodeRegistry {
         void this.#heartbeat();
         void this.#record('leader:lost', `this node stopped leading: ${reason}`);
       }),
-      events.on('schedule:invalid', ({ scheduleId, name, error }) =>
-        void this.#record('schedule:invalid', `schedule "${name}" cannot be planned: ${error}`, scheduleId),
+      events.on(
+        'schedule:invalid',
+        ({ scheduleId, name, error }) =>
+          void this.#record('schedule:invalid', `schedule "${name}" cannot be planned: ${error}`, scheduleId),
       ),
     );
   }
@@ -62,7 +64,15 @@ export class NodeRegistry {
   async #heartbeat(): Promise<void> {
     const { pool, statements, nodeId, roles, tasks, version, logger } = this.deps;
     try {
-      await pool.query(statements.upsert_node, [nodeId, roles, this.#isLeader, hostname(), process.pid, version, tasks]);
+      await pool.query(statements.upsert_node, [
+        nodeId,
+        roles,
+        this.#isLeader,
+        hostname(),
+        process.pid,
+        version,
+        tasks,
+      ]);
     } catch (error) {
       logger.warn({ err: errorMessage(error) }, 'node heartbeat failed');
     }

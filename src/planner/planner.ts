@@ -171,7 +171,14 @@ export class Planner {
       const { expired, instants, more } = dueInstants(entry, now, settings.misfireGraceMs);
       if (expired !== null) {
         const window = `${Math.max(entry.catchupWindowMs, settings.misfireGraceMs)} ms`;
-        fires.push(fireRow(entry.id, expired, 'missed', `older than the catch-up window (${window}); later misses up to the window are not recorded one by one`));
+        fires.push(
+          fireRow(
+            entry.id,
+            expired,
+            'missed',
+            `older than the catch-up window (${window}); later misses up to the window are not recorded one by one`,
+          ),
+        );
       }
       const decision = decideMisfires(entry.misfire, instants, now, settings.misfireGraceMs, more);
       for (const at of decision.fire) fires.push(fireRow(entry.id, at, 'pending', null));
@@ -185,7 +192,12 @@ export class Planner {
     const created = await this.#commitFires(fires, cursors, due);
     if (created.length > 0) {
       events.emit('fire:enqueued', {
-        runs: created.map((run) => ({ id: run.id, scheduleName: run.schedule_name, fireAt: run.fire_at, status: run.status })),
+        runs: created.map((run) => ({
+          id: run.id,
+          scheduleName: run.schedule_name,
+          fireAt: run.fire_at,
+          status: run.status,
+        })),
         latencyMs: clock.now() - started,
       });
     }

@@ -1,5 +1,4 @@
-/** What to do with fires that fell while no leader ran (the schedule's `misfire` option). */
-export type MisfirePolicy = 'skip' | 'latest' | 'all';
+import type { MisfirePolicy } from '../schedules/schedule.table.ts';
 
 export interface MisfireDecision {
   /** Instants to enqueue, oldest first. */

@@ -1,6 +1,7 @@
 import type { Generated, Selectable } from 'kysely';
 
-export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'skipped' | 'missed';
+export type RunStatus =
+  'pending' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'skipped' | 'missed';
 
 /** baton.runs as Kysely sees it (camelCase through CamelCasePlugin; intervals as text). */
 export interface RunsTable {

@@ -1,6 +1,6 @@
 import TinyQueue from 'tinyqueue';
 
-import type { MisfirePolicy } from '../planner/policies.ts';
+import type { MisfirePolicy } from './schedule.table.ts';
 import { nextFireAfter, type Timing } from './timing.ts';
 
 /** One schedule as the planner holds it. */
@@ -106,7 +106,8 @@ export class Plan {
       }
     }
     // Popped items are re-queued: an entry stays planned until advance() moves it.
-    for (const entry of due) this.#queue.push({ at: entry.nextMs!, id: entry.id, version: this.#versions.get(entry.id)! });
+    for (const entry of due)
+      this.#queue.push({ at: entry.nextMs!, id: entry.id, version: this.#versions.get(entry.id)! });
     return due;
   }
 

@@ -1,5 +1,5 @@
-import type { MisfirePolicy } from '../planner/policies.ts';
 import type { PlanEntry } from './plan.ts';
+import type { MisfirePolicy } from './schedule.table.ts';
 import { parseTiming, type Timing } from './timing.ts';
 
 /** A schedule as sql/load_schedules.sql returns it (ids are int8, so strings). */

@@ -36,9 +36,17 @@ const snakeCase = (key: string) => key.replace(/[A-Z]/g, (letter) => `_${letter.
 export async function upsertSchedule(
   db: Db,
   schema: string,
-  input: { name: string; spec: string | null; task: string; payload?: Record<string, unknown>; options?: ScheduleOptions },
+  input: {
+    name: string;
+    spec: string | null;
+    task: string;
+    payload?: Record<string, unknown>;
+    options?: ScheduleOptions;
+  },
 ): Promise<Schedule> {
-  const options = Object.fromEntries(Object.entries(input.options ?? {}).map(([key, value]) => [snakeCase(key), value]));
+  const options = Object.fromEntries(
+    Object.entries(input.options ?? {}).map(([key, value]) => [snakeCase(key), value]),
+  );
   await sql`
     select id from ${sql.id(schema, 'schedule')}(${input.name}, ${input.spec}, ${input.task},
       ${JSON.stringify(input.payload ?? {})}::jsonb, ${JSON.stringify(options)}::jsonb)`.execute(db);

@@ -18,7 +18,7 @@ export interface SchedulesTable {
   maxAttempts: Generated<number>;
   timeout: string | null;
   overlap: Generated<OverlapPolicy>;
-  misfire: Generated<'skip' | 'latest' | 'all'>;
+  misfire: Generated<MisfirePolicy>;
   catchupWindow: Generated<string>;
   jitter: string | null;
   description: string | null;
@@ -27,7 +27,11 @@ export interface SchedulesTable {
   updatedAt: Generated<Date>;
 }
 
+/** What happens at a fire while the previous run of the schedule is still going. */
 export type OverlapPolicy = 'allow' | 'skip' | 'queue' | 'replace';
+
+/** What to do with fires that fell while no leader ran. */
+export type MisfirePolicy = 'skip' | 'latest' | 'all';
 
 /** A schedule as the library returns it. */
 export type Schedule = Selectable<SchedulesTable>;

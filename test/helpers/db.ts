@@ -21,7 +21,9 @@ export async function createTestDatabase({ empty = false } = {}): Promise<TestDa
   const template = process.env.BATON_TEST_TEMPLATE;
   if (!adminUrl || !template) throw new Error('run tests with `npm test` (test/run.ts sets up Postgres)');
   const name = `baton_test_${randomBytes(6).toString('hex')}`;
-  await withClient(adminUrl, (admin) => admin.query(`create database ${name} template ${empty ? 'template0' : template}`));
+  await withClient(adminUrl, (admin) =>
+    admin.query(`create database ${name} template ${empty ? 'template0' : template}`),
+  );
   const parsed = new URL(adminUrl);
   parsed.pathname = `/${name}`;
   const url = parsed.toString();
@@ -46,7 +48,9 @@ export async function createTestDatabase({ empty = false } = {}): Promise<TestDa
 /** A pool for test plumbing; a connection dropped while idle is not a test failure. */
 export function testPool(url: string): pg.Pool {
   const ignore = () => undefined;
-  return new pg.Pool({ connectionString: url }).on('error', ignore).on('connect', (client) => client.on('error', ignore));
+  return new pg.Pool({ connectionString: url })
+    .on('error', ignore)
+    .on('connect', (client) => client.on('error', ignore));
 }
 
 /** Runs fn on a new client, ended afterwards. */

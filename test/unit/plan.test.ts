@@ -24,15 +24,27 @@ describe('Plan', () => {
     plan.set(entry('a', { cursorMs: base + 5_000 }));
     plan.set(entry('b', { cursorMs: base + 2_500 }));
     assert.equal(plan.earliest(), base + 3_000);
-    assert.deepEqual(plan.due(base + 3_000).map((e) => e.id), ['b']);
-    assert.deepEqual(plan.due(base + 6_000).map((e) => e.id), ['b', 'a']);
+    assert.deepEqual(
+      plan.due(base + 3_000).map((e) => e.id),
+      ['b'],
+    );
+    assert.deepEqual(
+      plan.due(base + 6_000).map((e) => e.id),
+      ['b', 'a'],
+    );
   });
 
   it('keeps an entry planned until advance() moves its cursor', () => {
     const plan = new Plan();
     plan.set(entry('a'));
-    assert.deepEqual(plan.due(base + 1_000).map((e) => e.id), ['a']);
-    assert.deepEqual(plan.due(base + 1_000).map((e) => e.id), ['a']);
+    assert.deepEqual(
+      plan.due(base + 1_000).map((e) => e.id),
+      ['a'],
+    );
+    assert.deepEqual(
+      plan.due(base + 1_000).map((e) => e.id),
+      ['a'],
+    );
     plan.advance('a', base + 1_000);
     assert.deepEqual(plan.due(base + 1_000), []);
     assert.equal(plan.earliest(), base + 2_000);

@@ -32,6 +32,9 @@ describe('decideMisfires', () => {
   });
 
   it('all runs every instant, oldest first', () => {
-    assert.deepEqual(decideMisfires('all', [...late, ...onTime], now, grace), { fire: [...late, ...onTime], missed: [] });
+    assert.deepEqual(decideMisfires('all', [...late, ...onTime], now, grace), {
+      fire: [...late, ...onTime],
+      missed: [],
+    });
   });
 });

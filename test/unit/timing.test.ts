@@ -29,8 +29,14 @@ describe('nextFireAfter', () => {
   });
 
   it('cron: macros', () => {
-    assert.equal(iso(nextFireAfter(parseTiming(spec({ cron: '@hourly' })), at('2026-01-01T10:20:00Z'))), '2026-01-01T11:00:00.000Z');
-    assert.equal(iso(nextFireAfter(parseTiming(spec({ cron: '@yearly' })), at('2026-03-01T00:00:00Z'))), '2027-01-01T00:00:00.000Z');
+    assert.equal(
+      iso(nextFireAfter(parseTiming(spec({ cron: '@hourly' })), at('2026-01-01T10:20:00Z'))),
+      '2026-01-01T11:00:00.000Z',
+    );
+    assert.equal(
+      iso(nextFireAfter(parseTiming(spec({ cron: '@yearly' })), at('2026-03-01T00:00:00Z'))),
+      '2027-01-01T00:00:00.000Z',
+    );
   });
 
   it('every: whole periods from the anchor, so the phase survives restarts', () => {
@@ -56,6 +62,9 @@ describe('nextFireAfter', () => {
   });
 
   it('an expression the cron library cannot evaluate is an error naming the field', () => {
-    assert.throws(() => parseTiming(spec({ cron: '99 * * * *' })), /^Error: cron: "99 \* \* \* \*" cannot be evaluated in UTC/);
+    assert.throws(
+      () => parseTiming(spec({ cron: '99 * * * *' })),
+      /^Error: cron: "99 \* \* \* \*" cannot be evaluated in UTC/,
+    );
   });
 });

@@ -48,7 +48,13 @@ export function registerDev(program: Command): void {
           baton.events.on('run:finished', printRun);
           await baton.start();
           if (options.demo && !(await baton.getSchedule(demo.name))) {
-            await baton.schedule(demo.name, demo.spec, 'shell', { command: demo.command }, { description: 'created by baton dev' });
+            await baton.schedule(
+              demo.name,
+              demo.spec,
+              'shell',
+              { command: demo.command },
+              { description: 'created by baton dev' },
+            );
           }
           printBanner(config.databaseUrl!, config.schema, options.demo);
           await untilSignal(() => baton.stop());
@@ -72,7 +78,9 @@ function printBanner(databaseUrl: string, schema: string, withDemo: boolean): vo
     '  stop       Ctrl-C',
     '',
   ];
-  process.stdout.write(lines.filter((line, index) => line !== '' || index === 0 || index === lines.length - 1).join('\n') + '\n');
+  process.stdout.write(
+    lines.filter((line, index) => line !== '' || index === 0 || index === lines.length - 1).join('\n') + '\n',
+  );
 }
 
 function printRun(run: RunSummary): void {

@@ -15,12 +15,23 @@ interface NodeOptions {
  */
 export function registerNodeCommands(program: Command): void {
   const variants: Array<{ name: string; description: string; roles: Required<StartOptions> }> = [
-    { name: 'start', description: 'run a scheduler node and a worker in one process', roles: { scheduler: true, worker: true } },
-    { name: 'scheduler', description: 'run a scheduler node (leader election, planning, firing)', roles: { scheduler: true, worker: false } },
+    {
+      name: 'start',
+      description: 'run a scheduler node and a worker in one process',
+      roles: { scheduler: true, worker: true },
+    },
+    {
+      name: 'scheduler',
+      description: 'run a scheduler node (leader election, planning, firing)',
+      roles: { scheduler: true, worker: false },
+    },
     { name: 'worker', description: 'run a worker that executes fired runs', roles: { scheduler: false, worker: true } },
   ];
   for (const { name, description, roles } of variants) {
-    const command = program.command(name).description(description).option('--no-migrate', 'do not apply migrations at start');
+    const command = program
+      .command(name)
+      .description(description)
+      .option('--no-migrate', 'do not apply migrations at start');
     if (roles.worker) {
       command
         .option('--shell', 'offer the shell task (runs commands from schedules: enable only where that is wanted)')
