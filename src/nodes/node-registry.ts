@@ -16,6 +16,8 @@ export class NodeRegistry {
   #timer: NodeJS.Timeout | undefined;
   #isLeader = false;
   readonly #unsubscribe: Array<() => void> = [];
+  /** Writes in flight (heartbeats, events), so stop() never races a late upsert that would bring the row back. */
+  #writes: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly deps: {
@@ -58,10 +60,20 @@ export class NodeRegistry {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    await this.#writes;
     await this.deps.pool.query(this.deps.statements.delete_node, [this.deps.nodeId]).catch(() => undefined);
   }
 
-  async #heartbeat(): Promise<void> {
+  #heartbeat(): Promise<void> {
+    return this.#serialize(() => this.#upsert());
+  }
+
+  #serialize(write: () => Promise<void>): Promise<void> {
+    this.#writes = this.#writes.then(write);
+    return this.#writes;
+  }
+
+  async #upsert(): Promise<void> {
     const { pool, statements, nodeId, roles, tasks, version, logger } = this.deps;
     try {
       await pool.query(statements.upsert_node, [
@@ -78,7 +90,11 @@ export class NodeRegistry {
     }
   }
 
-  async #record(kind: string, message: string, scheduleId: string | null = null): Promise<void> {
+  #record(kind: string, message: string, scheduleId: string | null = null): Promise<void> {
+    return this.#serialize(() => this.#insertEvent(kind, message, scheduleId));
+  }
+
+  async #insertEvent(kind: string, message: string, scheduleId: string | null): Promise<void> {
     const { pool, statements, nodeId, logger } = this.deps;
     try {
       await pool.query(statements.insert_event, [nodeId, kind, scheduleId, null, message, null]);
