@@ -1,4 +1,5 @@
-import { CronExpressionParser } from 'cron-parser';
+import { checkCron, nextCronFire } from './cron.ts';
+import { wallOf } from './zone.ts';
 
 /** When a schedule fires, parsed: pure data, no I/O. */
 export type Timing =
@@ -20,9 +21,10 @@ export interface TimingSpec {
 /** Parses a schedule's timing; throws with a message naming the field when it cannot be evaluated. */
 export function parseTiming(spec: TimingSpec): Timing {
   if (spec.cron !== null) {
-    // Parse once now so a bad expression is reported when planned, not at fire time.
+    // Parse once now so a bad expression or zone is reported when planned, not at fire time.
     try {
-      CronExpressionParser.parse(spec.cron, { tz: spec.timezone, strict: false });
+      checkCron(spec.cron);
+      wallOf(0, spec.timezone);
     } catch (error) {
       throw new Error(`cron: "${spec.cron}" cannot be evaluated in ${spec.timezone}: ${(error as Error).message}`);
     }
@@ -42,13 +44,8 @@ export function parseTiming(spec: TimingSpec): Timing {
  */
 export function nextFireAfter(timing: Timing, afterMs: number): number | null {
   switch (timing.kind) {
-    case 'cron': {
-      const expression = CronExpressionParser.parse(timing.expression, {
-        currentDate: new Date(afterMs),
-        tz: timing.timezone,
-      });
-      return expression.hasNext() ? expression.next().getTime() : null;
-    }
+    case 'cron':
+      return nextCronFire(timing.expression, timing.timezone, afterMs);
     case 'every': {
       if (afterMs < timing.anchorMs) return timing.anchorMs;
       const periods = Math.floor((afterMs - timing.anchorMs) / timing.periodMs) + 1;
