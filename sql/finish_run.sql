@@ -1,6 +1,7 @@
 -- Record the outcome of the attempt in progress. status 'pending' means another
 -- attempt follows (graphile-worker retries with backoff); the output and error
--- of the attempt that failed stay on the row until then.
+-- of the attempt that failed stay on the row until then. A cancelled run keeps
+-- the reason its canceller gave.
 update :SCHEMA.runs
 set
   status = $2,
@@ -10,6 +11,6 @@ set
   stdout = $5,
   stderr = $6,
   result = $7,
-  error = $8
+  error = case when $2 = 'cancelled' then coalesce(error, $8) else $8 end
 where id = $1 and status = 'running'
 returning id, schedule_name, task, status, fire_at, attempt, exit_code, stdout, stderr, error

@@ -133,6 +133,7 @@ export class Baton {
     if (worker) {
       const runner = new WorkerRunner({
         schema: config.schema,
+        connections,
         pool: connections.pool,
         statements,
         nodeId,
@@ -218,6 +219,12 @@ export class Baton {
 
   async resume(name: string): Promise<void> {
     await typedErrors(callByName(this.#db, this.config.schema, 'resume', name));
+  }
+
+  /** Cancels a run: a pending one at once, a running one through its worker. Returns it as it now stands. */
+  async cancel(runId: string): Promise<Run> {
+    await typedErrors(callByName(this.#db, this.config.schema, 'cancel', runId));
+    return (await this.getRun(runId))!;
   }
 
   /** Enqueues a run now; returns its id. Needs a worker, not a leader. */

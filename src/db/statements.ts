@@ -8,6 +8,7 @@ const statementNames = [
   'save_plan',
   'start_run',
   'finish_run',
+  'load_cancel_requests',
   'upsert_node',
   'delete_node',
   'publish_tasks',

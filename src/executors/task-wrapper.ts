@@ -5,6 +5,7 @@ import type { BatonEvents } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Pool } from '../db/pool.ts';
 import type { Statements } from '../db/statements.ts';
+import type { ActiveRuns } from './active-runs.ts';
 import { RunAbortedError, TaskFailedError, type TaskFunction, type TaskOutcome } from './executor.ts';
 
 interface StartedRun {
@@ -32,6 +33,7 @@ interface FinishedRun {
 
 export interface TaskWrapperDeps {
   schema: string;
+  activeRuns: ActiveRuns;
   pool: Pool;
   statements: Statements;
   nodeId: string;
@@ -75,7 +77,7 @@ async function runAttempt(task: TaskFunction, payload: unknown, helpers: JobHelp
   }
   events.emit('run:started', { runId, task: run.task, attempt });
 
-  const controller = new AbortController();
+  const controller = deps.activeRuns.register(runId);
   const timeout =
     run.timeout_ms !== null
       ? setTimeout(
@@ -108,6 +110,7 @@ async function runAttempt(task: TaskFunction, payload: unknown, helpers: JobHelp
   } finally {
     clearTimeout(timeout);
     helpers.abortSignal?.removeEventListener('abort', onShutdown);
+    deps.activeRuns.release(runId);
   }
 
   const retry = status !== 'succeeded' && status !== 'cancelled' && attempt < run.max_attempts;

@@ -2,7 +2,9 @@ import { run, type Runner } from 'graphile-worker';
 
 import type { Logger } from '../core/logger.ts';
 import { workerLogger } from '../db/migrate.ts';
-import type { Pool } from '../db/pool.ts';
+import type { Connections } from '../db/pool.ts';
+import { ActiveRuns } from './active-runs.ts';
+import { CancelListener } from './cancel-listener.ts';
 import type { TaskFunction } from './executor.ts';
 import { buildTaskList, type TaskWrapperDeps } from './task-wrapper.ts';
 
@@ -12,13 +14,14 @@ export interface WorkerSettings {
   pollIntervalMs: number;
 }
 
-/** A graphile-worker runner over the tasks this node offers. */
+/** A graphile-worker runner over the tasks this node offers, and the listener that cancels its runs. */
 export class WorkerRunner {
   #runner: Runner | undefined;
+  #cancels: CancelListener | undefined;
 
   constructor(
-    private readonly deps: TaskWrapperDeps & {
-      pool: Pool;
+    private readonly deps: Omit<TaskWrapperDeps, 'activeRuns'> & {
+      connections: Connections;
       tasks: ReadonlyMap<string, TaskFunction>;
       settings: WorkerSettings;
       logger: Logger;
@@ -27,11 +30,14 @@ export class WorkerRunner {
 
   async start(): Promise<void> {
     if (this.#runner) return;
-    const { pool, tasks, settings, logger } = this.deps;
+    const { connections, tasks, settings, logger } = this.deps;
+    const activeRuns = new ActiveRuns();
+    this.#cancels = new CancelListener({ ...this.deps, activeRuns });
+    this.#cancels.start();
     this.#runner = await run({
-      pgPool: pool,
+      pgPool: connections.pool,
       schema: settings.workerSchema,
-      taskList: buildTaskList(tasks, this.deps),
+      taskList: buildTaskList(tasks, { ...this.deps, activeRuns }),
       concurrency: settings.concurrency,
       pollInterval: settings.pollIntervalMs,
       noHandleSignals: true,
@@ -45,5 +51,6 @@ export class WorkerRunner {
     const runner = this.#runner;
     this.#runner = undefined;
     await runner?.stop();
+    await this.#cancels?.stop();
   }
 }
