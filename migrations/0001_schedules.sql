@@ -18,7 +18,8 @@ end
 $$;
 
 -- One cron field: a comma list of *, ?, N, N-M, each with an optional /STEP.
--- Names (jan, mon) are accepted where the field has them. Returns null when valid.
+-- Names (jan, mon) are accepted where the field has them. No value may be listed
+-- twice (7 and 0 are both Sunday), which cron-parser refuses. Returns null when valid.
 create function :SCHEMA._cron_field_error(field text, lo int, hi int, names text[], allow_question boolean)
 returns text language plpgsql immutable as $$
 declare
@@ -26,8 +27,13 @@ declare
   m text[];
   a int;
   b int;
+  seen int[] := '{}';
+  item_values int[];
+  repeated int;
 begin
   foreach item in array string_to_array(field, ',') loop
+    a := lo;
+    b := null;
     m := regexp_match(item, '^(\*|\?|([a-z0-9]+)(-([a-z0-9]+))?)(/([0-9]+))?$');
     if m is null then
       return format('"%s" is not *, a value, a range or a step', item);
@@ -52,6 +58,14 @@ begin
         return format('range "%s" runs backwards', item);
       end if;
     end if;
+    b := coalesce(b, case when m[2] is null or m[6] is not null then hi else a end);
+    item_values := array(select case when hi = 7 and v = 7 then 0 else v end
+                         from generate_series(a, b, coalesce(m[6]::int, 1)) v);
+    select v into repeated from unnest(item_values) v where v = any(seen) limit 1;
+    if repeated is not null then
+      return format('%s is listed more than once', repeated);
+    end if;
+    seen := seen || item_values;
   end loop;
   return null;
 end

@@ -85,6 +85,18 @@ describe('validation names the field', () => {
     [`select baton.schedule('x', '*/0 * * * *', 'sql', '{"sql":"s"}')`, 'BT400', 'cron', /step .* must be at least 1/],
     [`select baton.schedule('x', '5-1 * * * *', 'sql', '{"sql":"s"}')`, 'BT400', 'cron', /runs backwards/],
     [
+      `select baton.schedule('x', '0 1-5,3 * * *', 'sql', '{"sql":"s"}')`,
+      'BT400',
+      'cron',
+      /hour field: 3 is listed more than once/,
+    ],
+    [
+      `select baton.schedule('x', '0 0 * * 0,7', 'sql', '{"sql":"s"}')`,
+      'BT400',
+      'cron',
+      /day-of-week field: 0 is listed more than once/,
+    ],
+    [
       `select baton.schedule('x', '? * * * *', 'sql', '{"sql":"s"}')`,
       'BT400',
       'cron',
