@@ -154,7 +154,8 @@ select
     when st.last_error is not null then 'invalid'
     when not s.enabled then 'paused'
     when s.ends_at is not null and s.ends_at <= now() then 'ended'
-    when s.run_at is not null and st.last_fire_at >= s.run_at then 'done'
+    -- The planner works in milliseconds: a one-shot fires at its run_at truncated to them.
+    when s.run_at is not null and st.last_fire_at >= date_trunc('milliseconds', s.run_at) then 'done'
     when s.cron is null and s.every is null and s.run_at is null then 'manual'
     else 'active'
   end as state,

@@ -13,6 +13,7 @@ select
   s.ends_at,
   s.misfire,
   extract(epoch from s.catchup_window)::float8 * 1000 as catchup_window_ms,
+  coalesce(extract(epoch from s.jitter)::float8 * 1000, 0) as jitter_ms,
   s.created_at,
   s.updated_at,
   st.last_fire_at,

@@ -6,7 +6,7 @@ import type { Pool } from '../db/pool.ts';
 import type { Statements } from '../db/statements.ts';
 import type { Elector } from '../leader/elector.ts';
 import type { ScheduleChange } from '../listener/change-listener.ts';
-import { Plan, type PlanEntry } from '../schedules/plan.ts';
+import { jitterOf, Plan, type PlanEntry } from '../schedules/plan.ts';
 import { planEntryFromRow, type ScheduleRow } from '../schedules/schedule-row.ts';
 import { nextFireAfter } from '../schedules/timing.ts';
 import { decideMisfires } from './policies.ts';
@@ -180,7 +180,8 @@ export class Planner {
           ),
         );
       }
-      const decision = decideMisfires(entry.misfire, instants, now, settings.misfireGraceMs, more);
+      const lateBy = (at: number) => now - at - jitterOf(entry.id, at, entry.jitterMs);
+      const decision = decideMisfires(entry.misfire, instants, lateBy, settings.misfireGraceMs, more);
       for (const at of decision.fire) fires.push(fireRow(entry.id, at, 'pending', null));
       for (const at of decision.missed) {
         fires.push(fireRow(entry.id, at, 'missed', `no leader fired it in time (misfire policy ${entry.misfire})`));
@@ -225,15 +226,12 @@ export class Planner {
     }
   }
 
-  /** The plan as it stands, for tests and status. */
-  snapshot(): PlanEntry[] {
-    return [...this.#plan.entries()];
-  }
 }
 
 /**
- * The instants of an entry that are due at `now`, oldest first: from its next fire,
- * but never further back than its catch-up window (at least the grace period).
+ * The instants of an entry that are due at `now` (their jitter included), oldest
+ * first: from its next fire, but never further back than its catch-up window (at
+ * least the grace period).
  */
 function dueInstants(
   entry: PlanEntry,
@@ -248,11 +246,13 @@ function dueInstants(
     expired = at;
     at = nextFireAfter(entry.timing, windowStart - 1);
   }
-  while (at !== null && at <= now && instants.length < maxInstantsPerPass) {
+  const isDue = (instant: number | null): instant is number =>
+    instant !== null && instant + jitterOf(entry.id, instant, entry.jitterMs) <= now;
+  while (isDue(at) && instants.length < maxInstantsPerPass) {
     instants.push(at);
     at = entry.timing && nextFireAfter(entry.timing, at);
   }
-  return { expired, instants, more: at !== null && at <= now };
+  return { expired, instants, more: isDue(at) };
 }
 
 function fireRow(scheduleId: string, at: number, status: FireRow['status'], reason: string | null): FireRow {

@@ -8,20 +8,20 @@ export interface MisfireDecision {
 }
 
 /**
- * Splits due instants (oldest first) into fires and misses. An instant no later
- * than `graceMs` behind `nowMs` is on time and always fires; the late ones follow
- * the policy. `more` says further late instants follow this batch, so none of this
- * batch is the latest.
+ * Splits due instants (oldest first) into fires and misses. An instant at most
+ * `graceMs` behind the time it was due (`lateBy`) is on time and always fires; the
+ * late ones follow the policy. `more` says further late instants follow this batch,
+ * so none of this batch is the latest.
  */
 export function decideMisfires(
   policy: MisfirePolicy,
   instants: readonly number[],
-  nowMs: number,
+  lateBy: (at: number) => number,
   graceMs: number,
   more = false,
 ): MisfireDecision {
-  const late = instants.filter((at) => nowMs - at > graceMs);
-  const onTime = instants.filter((at) => nowMs - at <= graceMs);
+  const late = instants.filter((at) => lateBy(at) > graceMs);
+  const onTime = instants.filter((at) => lateBy(at) <= graceMs);
   switch (policy) {
     case 'all':
       return { fire: [...instants], missed: [] };

@@ -15,11 +15,17 @@ export interface PlanEntry {
   endsAtMs: number | null;
   misfire: MisfirePolicy;
   catchupWindowMs: number;
+  /** Each fire is delayed by up to this much, the same delay on every node (see jitterOf). */
+  jitterMs: number;
   /** Fires at or before this instant are done, or not wanted (before the last edit). */
   cursorMs: number;
   /** The next fire instant, or null when none is planned. */
   nextMs: number | null;
+  /** When that fire is due: nextMs plus its jitter. */
+  dueMs: number | null;
 }
+
+type Unplanned = Omit<PlanEntry, 'nextMs' | 'dueMs'>;
 
 interface QueueItem {
   at: number;
@@ -27,8 +33,20 @@ interface QueueItem {
   version: number;
 }
 
+/**
+ * The delay of one fire under a schedule's jitter: spread over [0, jitterMs), and
+ * derived from the schedule and the instant, so a new leader delays a fire as the
+ * old one would have.
+ */
+export function jitterOf(id: string, atMs: number, jitterMs: number): number {
+  if (jitterMs <= 0) return 0;
+  let hash = 0x811c9dc5; // FNV-1a
+  for (const char of `${id}@${atMs}`) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193);
+  return (hash >>> 0) % Math.ceil(jitterMs);
+}
+
 /** The first instant after `afterMs` at which the entry fires, inside its window. */
-export function nextFireOf(entry: Omit<PlanEntry, 'nextMs'>, afterMs: number): number | null {
+export function nextFireOf(entry: Unplanned, afterMs: number): number | null {
   if (!entry.enabled || entry.timing === null) return null;
   const from = entry.startsAtMs !== null && afterMs < entry.startsAtMs ? entry.startsAtMs - 1 : afterMs;
   const next = nextFireAfter(entry.timing, from);
@@ -58,12 +76,14 @@ export class Plan {
   }
 
   /** Adds or replaces an entry; its next fire is computed from its cursor. */
-  set(entry: Omit<PlanEntry, 'nextMs'>): PlanEntry {
-    const planned: PlanEntry = { ...entry, nextMs: nextFireOf(entry, entry.cursorMs) };
+  set(entry: Unplanned): PlanEntry {
+    const nextMs = nextFireOf(entry, entry.cursorMs);
+    const dueMs = nextMs === null ? null : nextMs + jitterOf(entry.id, nextMs, entry.jitterMs);
+    const planned: PlanEntry = { ...entry, nextMs, dueMs };
     const version = (this.#versions.get(entry.id) ?? 0) + 1;
     this.#entries.set(entry.id, planned);
     this.#versions.set(entry.id, version);
-    if (planned.nextMs !== null) this.#queue.push({ at: planned.nextMs, id: entry.id, version });
+    if (planned.dueMs !== null) this.#queue.push({ at: planned.dueMs, id: entry.id, version });
     return planned;
   }
 
@@ -84,13 +104,13 @@ export class Plan {
     while (this.#queue.length > 0) this.#queue.pop();
   }
 
-  /** The earliest planned fire instant. */
+  /** When the earliest planned fire is due. */
   earliest(): number | null {
     this.#dropStale();
     return this.#queue.peek()?.at ?? null;
   }
 
-  /** Entries whose next fire is at or before `atMs`, earliest first. */
+  /** Entries whose next fire is due at or before `atMs`, earliest first. */
   due(atMs: number): PlanEntry[] {
     const due: PlanEntry[] = [];
     const seen = new Set<string>();
@@ -114,7 +134,7 @@ export class Plan {
   #dropStale(): void {
     for (let head = this.#queue.peek(); head; head = this.#queue.peek()) {
       const entry = this.#entries.get(head.id);
-      if (entry && this.#versions.get(head.id) === head.version && entry.nextMs === head.at) return;
+      if (entry && this.#versions.get(head.id) === head.version && entry.dueMs === head.at) return;
       this.#queue.pop();
     }
   }

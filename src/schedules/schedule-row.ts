@@ -16,6 +16,7 @@ export interface ScheduleRow {
   ends_at: Date | null;
   misfire: MisfirePolicy;
   catchup_window_ms: number;
+  jitter_ms: number;
   created_at: Date;
   updated_at: Date;
   last_fire_at: Date | null;
@@ -27,7 +28,7 @@ export interface ScheduleRow {
  * last edit if later: an edited or resumed schedule does not catch up on fires
  * from before the edit. A one-shot fires unless the ledger has fired it.
  */
-export function planEntryFromRow(row: ScheduleRow): Omit<PlanEntry, 'nextMs'> {
+export function planEntryFromRow(row: ScheduleRow): Omit<PlanEntry, 'nextMs' | 'dueMs'> {
   let timing: Timing | null = null;
   let error: string | null = null;
   try {
@@ -53,6 +54,7 @@ export function planEntryFromRow(row: ScheduleRow): Omit<PlanEntry, 'nextMs'> {
     endsAtMs: row.ends_at?.getTime() ?? null,
     misfire: row.misfire,
     catchupWindowMs: row.catchup_window_ms,
+    jitterMs: row.jitter_ms,
     cursorMs: timing?.kind === 'once' ? lastFireMs : Math.max(lastFireMs, row.updated_at.getTime()),
   };
 }

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { Plan, type PlanEntry } from '../../src/schedules/plan.ts';
+import { jitterOf, Plan, type PlanEntry } from '../../src/schedules/plan.ts';
 
 const base = Date.parse('2026-01-01T00:00:00Z');
-const entry = (id: string, overrides: Partial<PlanEntry> = {}): Omit<PlanEntry, 'nextMs'> => ({
+const entry = (id: string, overrides: Partial<PlanEntry> = {}): Omit<PlanEntry, 'nextMs' | 'dueMs'> => ({
   id,
   name: id,
   timing: { kind: 'every', periodMs: 1_000, anchorMs: base },
@@ -14,6 +14,7 @@ const entry = (id: string, overrides: Partial<PlanEntry> = {}): Omit<PlanEntry, 
   endsAtMs: null,
   misfire: 'latest',
   catchupWindowMs: 3_600_000,
+  jitterMs: 0,
   cursorMs: base,
   ...overrides,
 });
@@ -72,5 +73,25 @@ describe('Plan', () => {
     const plan = new Plan();
     const cron = { kind: 'cron', expression: '* * * * * *', timezone: 'UTC' } as const;
     assert.equal(plan.set(entry('later', { timing: cron, startsAtMs: base + 60_000 })).nextMs, base + 60_000);
+  });
+});
+
+describe('jitter', () => {
+  it('delays each fire by less than the jitter, the same on every node', () => {
+    const delays = Array.from({ length: 200 }, (_, i) => jitterOf('42', base + i * 1_000, 400));
+    assert.ok(delays.every((delay) => delay >= 0 && delay < 400));
+    assert.ok(new Set(delays).size > 100, 'spread out');
+    assert.deepEqual(
+      delays,
+      Array.from({ length: 200 }, (_, i) => jitterOf('42', base + i * 1_000, 400)),
+    );
+  });
+
+  it('plans the fire at its instant and makes it due after its delay', () => {
+    const plan = new Plan();
+    const planned = plan.set(entry('j', { jitterMs: 500 }));
+    assert.equal(planned.nextMs, base + 1_000);
+    assert.equal(planned.dueMs, base + 1_000 + jitterOf('j', base + 1_000, 500));
+    assert.equal(plan.earliest(), planned.dueMs);
   });
 });

@@ -1,0 +1,127 @@
+// Schedule options through a real scheduler and worker: windows, one-shots in the
+// past, jitter, and edits while a run is going.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import type { Baton } from '../src/baton.ts';
+import { testBaton, waitForLeader } from './helpers/baton.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+import { waitFor } from './helpers/wait.ts';
+
+let db: TestDatabase;
+let baton: Baton;
+
+before(async () => {
+  db = await createTestDatabase();
+  baton = testBaton(db.url, { config: { scheduler: { misfireGraceMs: 500 } } });
+  await baton.start();
+  await waitForLeader(baton);
+});
+after(async () => {
+  await baton.stop();
+  await db.drop();
+});
+
+function runsOf(name: string) {
+  return db.query<{ fire_at: Date; status: string; reason: string | null; late_by_ms: number | null; payload: object }>(
+    `select fire_at, status, reason, extract(epoch from late_by) * 1000 as late_by_ms, payload
+     from baton.runs where schedule_name = $1 order by fire_at`,
+    [name],
+  );
+}
+
+async function stateOf(name: string): Promise<string> {
+  return (await db.one(`select state from baton.schedule_status where name = $1`, [name])).state;
+}
+
+describe('windows', () => {
+  it('fires only between starts_at and ends_at, then the schedule has ended', async () => {
+    const { starts, ends } = await db.one(
+      `select date_trunc('second', now()) + interval '2 seconds' as starts, date_trunc('second', now()) + interval '4 seconds' as ends`,
+    );
+    await db.query(
+      `select baton.schedule('windowed', '* * * * * *', 'sql', '{"sql":"select 1"}', jsonb_build_object('starts_at', $1::timestamptz, 'ends_at', $2::timestamptz))`,
+      [starts, ends],
+    );
+    await waitFor('the window to close', async () => (await stateOf('windowed')) === 'ended', { timeoutMs: 8_000 });
+    const fires = (await runsOf('windowed')).map((run) => run.fire_at.getTime());
+    assert.deepEqual(fires, [starts.getTime(), starts.getTime() + 1_000, starts.getTime() + 2_000]);
+  });
+});
+
+describe('one-shots in the past', () => {
+  it('fire once, at once, under the default misfire policy, and are done', async () => {
+    await db.query(
+      `insert into baton.schedules (name, run_at, task, payload) values ('late-once', now() - interval '10 minutes', 'sql', '{"sql":"select 1"}')`,
+    );
+    await waitFor('the run', async () => (await runsOf('late-once'))[0]?.status === 'succeeded');
+    await waitFor('done', async () => (await stateOf('late-once')) === 'done');
+    assert.equal((await runsOf('late-once')).length, 1);
+  });
+
+  it('are recorded missed under misfire skip', async () => {
+    await db.query(
+      `insert into baton.schedules (name, run_at, task, payload, misfire) values ('skipped-once', now() - interval '10 minutes', 'sql', '{"sql":"select 1"}', 'skip')`,
+    );
+    const [run] = await waitFor('the record', async () => {
+      const runs = await runsOf('skipped-once');
+      return runs.length > 0 && runs;
+    });
+    assert.equal(run!.status, 'missed');
+    assert.match(run!.reason!, /misfire policy skip/);
+    await waitFor('done', async () => (await stateOf('skipped-once')) === 'done');
+  });
+
+  it('older than the catch-up window are recorded missed, saying so', async () => {
+    await db.query(
+      `insert into baton.schedules (name, run_at, task, payload) values ('ancient-once', now() - interval '2 hours', 'sql', '{"sql":"select 1"}')`,
+    );
+    const [run] = await waitFor('the record', async () => {
+      const runs = await runsOf('ancient-once');
+      return runs.length > 0 && runs;
+    });
+    assert.equal(run!.status, 'missed');
+    assert.match(run!.reason!, /older than the catch-up window/);
+  });
+});
+
+describe('jitter', () => {
+  it('delays each fire by up to the jitter, still once per instant', async () => {
+    await db.query(
+      `select baton.schedule('jittery', '* * * * * *', 'sql', '{"sql":"select 1"}', '{"jitter":"400 milliseconds"}')`,
+    );
+    const runs = await waitFor('five runs', async () => {
+      const all = await runsOf('jittery');
+      return all.filter((run) => run.status === 'succeeded').length >= 5 && all;
+    });
+    await db.query(`select baton.pause('jittery')`);
+    const started = runs.filter((run) => run.late_by_ms !== null);
+    assert.ok(
+      started.every((run) => run.late_by_ms! < 400 + 250),
+      'no later than the jitter allows',
+    );
+    assert.ok(
+      started.some((run) => run.late_by_ms! > 50),
+      'the jitter is applied',
+    );
+    const seconds = runs.map((run) => run.fire_at.getTime() / 1000);
+    assert.deepEqual(
+      seconds,
+      seconds.map((_, index) => seconds[0]! + index),
+    );
+  });
+});
+
+describe('edits', () => {
+  it('a fire already enqueued keeps its definition; the next fire takes the new one', async () => {
+    await db.query(`select baton.schedule('edited', '* * * * * *', 'sql', '{"sql":"select pg_sleep(0.8)"}')`);
+    await waitFor('a run going', async () => (await runsOf('edited')).some((run) => run.status === 'running'));
+    await db.query(`select baton.schedule('edited', '* * * * * *', 'sql', '{"sql":"select 2"}')`);
+    const runs = await waitFor('a run of the new definition', async () => {
+      const all = await runsOf('edited');
+      return all.some((run) => (run.payload as { sql: string }).sql === 'select 2') && all;
+    });
+    await db.query(`select baton.unschedule('edited')`);
+    assert.deepEqual(runs[0]!.payload, { sql: 'select pg_sleep(0.8)' });
+  });
+});
