@@ -225,7 +225,6 @@ export class Planner {
       return [];
     }
   }
-
 }
 
 /**
