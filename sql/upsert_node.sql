@@ -5,7 +5,8 @@ with deposed as (
   update :SCHEMA.nodes set is_leader = false
   where $3 and id <> $1 and is_leader
 )
-insert into :SCHEMA.nodes (id, roles, is_leader, host, pid, version, tasks)
-values ($1, $2, $3, $4, $5, $6, $7)
+insert into :SCHEMA.nodes (id, roles, is_leader, host, pid, version, tasks, worker_ids)
+values ($1, $2, $3, $4, $5, $6, $7, $8)
 on conflict (id) do update
-  set roles = excluded.roles, is_leader = excluded.is_leader, tasks = excluded.tasks, heartbeat_at = now()
+  set roles = excluded.roles, is_leader = excluded.is_leader, tasks = excluded.tasks,
+      worker_ids = excluded.worker_ids, heartbeat_at = now()

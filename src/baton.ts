@@ -17,6 +17,7 @@ import { sqlTask } from './executors/sql.ts';
 import { WorkerRunner } from './executors/worker-runner.ts';
 import { Elector } from './leader/elector.ts';
 import { ChangeListener } from './listener/change-listener.ts';
+import { NodeReaper } from './nodes/node-reaper.ts';
 import { NodeRegistry, type NodeRole } from './nodes/node-registry.ts';
 import { Planner } from './planner/planner.ts';
 import { getRun, listRuns } from './runs/run.repository.ts';
@@ -116,12 +117,26 @@ export class Baton {
     const logger = (module: string) => this.logger.child({ module });
     const roles: NodeRole[] = [...(scheduler ? ['scheduler' as const] : []), ...(worker ? ['worker' as const] : [])];
 
+    const runner = worker
+      ? new WorkerRunner({
+          schema: config.schema,
+          connections,
+          pool: connections.pool,
+          statements,
+          nodeId,
+          events,
+          tasks: this.#tasks,
+          settings: { workerSchema: config.workerSchema, ...config.worker },
+          logger: logger('worker'),
+        })
+      : undefined;
     const registry = new NodeRegistry({
       pool: connections.pool,
       statements,
       nodeId,
       roles,
       tasks: worker ? [...this.#tasks.keys()] : [],
+      lockIds: () => runner?.lockIds() ?? [],
       version,
       heartbeatMs: config.nodeHeartbeatMs,
       events,
@@ -129,21 +144,11 @@ export class Baton {
     });
     await registry.start();
     this.#running.push(registry);
-
-    if (worker) {
-      const runner = new WorkerRunner({
-        schema: config.schema,
-        connections,
-        pool: connections.pool,
-        statements,
-        nodeId,
-        events,
-        tasks: this.#tasks,
-        settings: { workerSchema: config.workerSchema, ...config.worker },
-        logger: logger('worker'),
-      });
+    if (runner) {
       await runner.start();
       this.#running.push(runner);
+      // Publish the ids its jobs will be locked by before it takes any.
+      await registry.refresh();
     }
 
     if (scheduler) {
@@ -171,12 +176,21 @@ export class Baton {
         events,
         onChange: (change) => planner.onChange(change),
       });
+      const reaper = new NodeReaper({
+        pool: connections.pool,
+        statements,
+        isLeader: () => elector.isLeader,
+        deadAfterMs: config.nodeDeadAfterMs,
+        intervalMs: config.nodeHeartbeatMs,
+        logger: logger('reaper'),
+      });
       // Stop order (reverse): listener, then planner (no more fires), then the elector hands over.
       this.#elector = elector;
       planner.start();
       elector.start();
       listener.start();
-      this.#running.push(elector, planner, listener);
+      reaper.start();
+      this.#running.push(elector, planner, listener, reaper);
     }
     this.logger.info({ roles, tasks: worker ? [...this.#tasks.keys()] : [] }, 'pgbaton started');
   }

@@ -6,42 +6,49 @@ const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-
 const ms = (min: number) => z.coerce.number().int().min(min);
 
 /** Every setting, with its default. The one place defaults live. */
-export const configSchema = z.object({
-  /** Postgres connection string; absent means "use the pool you were given" or, for `baton dev`, an embedded server. */
-  databaseUrl: z.string().min(1).optional(),
-  /** Schema of pgbaton's tables; two installations can share a database under two schemas. */
-  schema: identifier.default('baton'),
-  /** Schema of graphile-worker's tables. */
-  workerSchema: identifier.default('graphile_worker'),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** How often a node updates its row in baton.nodes. */
-  nodeHeartbeatMs: ms(100).default(5_000),
-  scheduler: z
-    .object({
-      /** Heartbeat on the leader-lock session. */
-      heartbeatMs: ms(10).default(500),
-      /** idle_session_timeout of the leader-lock session: a frozen leader loses the lock after this. */
-      sessionTimeoutMs: ms(100).default(2_000),
-      /** Full reload of every schedule, as a safety net under LISTEN/NOTIFY. */
-      resyncIntervalMs: ms(1_000).default(300_000),
-      /** A fire later than this is a misfire and follows the schedule's misfire policy. */
-      misfireGraceMs: ms(0).default(1_000),
-    })
-    .prefault({}),
-  worker: z
-    .object({
-      concurrency: ms(1).default(10),
-      /** Run the `shell` task. Off unless the operator turns it on. */
-      shell: z.boolean().default(false),
-      /** graphile-worker's poll interval (it also wakes on LISTEN). */
-      pollIntervalMs: ms(50).default(2_000),
-      /** Bytes of stdout and of stderr kept on a run (the tail). */
-      outputLimitBytes: ms(0).default(64 * 1024),
-      /** Between SIGTERM and SIGKILL when a shell run times out or is cancelled. */
-      killGraceMs: ms(0).default(5_000),
-    })
-    .prefault({}),
-});
+export const configSchema = z
+  .object({
+    /** Postgres connection string; absent means "use the pool you were given" or, for `baton dev`, an embedded server. */
+    databaseUrl: z.string().min(1).optional(),
+    /** Schema of pgbaton's tables; two installations can share a database under two schemas. */
+    schema: identifier.default('baton'),
+    /** Schema of graphile-worker's tables. */
+    workerSchema: identifier.default('graphile_worker'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** How often a node updates its row in baton.nodes. */
+    nodeHeartbeatMs: ms(100).default(5_000),
+    /** A node silent for this long is declared dead by the leader: its runs are retried or failed, its locks freed. */
+    nodeDeadAfterMs: ms(1_000).default(30_000),
+    scheduler: z
+      .object({
+        /** Heartbeat on the leader-lock session. */
+        heartbeatMs: ms(10).default(500),
+        /** idle_session_timeout of the leader-lock session: a frozen leader loses the lock after this. */
+        sessionTimeoutMs: ms(100).default(2_000),
+        /** Full reload of every schedule, as a safety net under LISTEN/NOTIFY. */
+        resyncIntervalMs: ms(1_000).default(300_000),
+        /** A fire later than this is a misfire and follows the schedule's misfire policy. */
+        misfireGraceMs: ms(0).default(1_000),
+      })
+      .prefault({}),
+    worker: z
+      .object({
+        concurrency: ms(1).default(10),
+        /** Run the `shell` task. Off unless the operator turns it on. */
+        shell: z.boolean().default(false),
+        /** graphile-worker's poll interval (it also wakes on LISTEN). */
+        pollIntervalMs: ms(50).default(2_000),
+        /** Bytes of stdout and of stderr kept on a run (the tail). */
+        outputLimitBytes: ms(0).default(64 * 1024),
+        /** Between SIGTERM and SIGKILL when a shell run times out or is cancelled. */
+        killGraceMs: ms(0).default(5_000),
+      })
+      .prefault({}),
+  })
+  .refine((config) => config.nodeDeadAfterMs > 2 * config.nodeHeartbeatMs, {
+    path: ['nodeDeadAfterMs'],
+    message: 'must be more than twice nodeHeartbeatMs, or live nodes would be declared dead',
+  });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
 export type ConfigInput = z.input<typeof configSchema>;

@@ -7,6 +7,7 @@ const envSettings: Record<string, (input: EnvInput, value: string) => void> = {
   BATON_WORKER_SCHEMA: (input, value) => (input.workerSchema = value),
   BATON_LOG_LEVEL: (input, value) => (input.logLevel = value as Config['logLevel']),
   BATON_NODE_HEARTBEAT_MS: (input, value) => (input.nodeHeartbeatMs = value),
+  BATON_NODE_DEAD_AFTER_MS: (input, value) => (input.nodeDeadAfterMs = value),
   BATON_HEARTBEAT_MS: (input, value) => (input.scheduler.heartbeatMs = value),
   BATON_SESSION_TIMEOUT_MS: (input, value) => (input.scheduler.sessionTimeoutMs = value),
   BATON_RESYNC_INTERVAL_MS: (input, value) => (input.scheduler.resyncIntervalMs = value),

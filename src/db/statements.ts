@@ -10,6 +10,7 @@ const statementNames = [
   'finish_run',
   'load_cancel_requests',
   'upsert_node',
+  'reap_dead_nodes',
   'delete_node',
   'publish_tasks',
   'insert_event',

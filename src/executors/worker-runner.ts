@@ -1,4 +1,6 @@
-import { run, type Runner } from 'graphile-worker';
+import { EventEmitter } from 'node:events';
+
+import { run, type Runner, type WorkerEvents } from 'graphile-worker';
 
 import type { Logger } from '../core/logger.ts';
 import { workerLogger } from '../db/migrate.ts';
@@ -18,6 +20,8 @@ export interface WorkerSettings {
 export class WorkerRunner {
   #runner: Runner | undefined;
   #cancels: CancelListener | undefined;
+  /** graphile-worker's pool and worker ids: what this node's jobs are locked by. */
+  readonly #lockIds = new Set<string>();
 
   constructor(
     private readonly deps: Omit<TaskWrapperDeps, 'activeRuns'> & {
@@ -34,7 +38,11 @@ export class WorkerRunner {
     const activeRuns = new ActiveRuns();
     this.#cancels = new CancelListener({ ...this.deps, activeRuns });
     this.#cancels.start();
+    const events: WorkerEvents = new EventEmitter();
+    events.on('pool:create', ({ workerPool }) => this.#lockIds.add(workerPool.id));
+    events.on('worker:create', ({ worker }) => this.#lockIds.add(worker.workerId));
     this.#runner = await run({
+      events,
       pgPool: connections.pool,
       schema: settings.workerSchema,
       taskList: buildTaskList(tasks, { ...this.deps, activeRuns }),
@@ -45,6 +53,11 @@ export class WorkerRunner {
       parsedCronItems: [],
       logger: workerLogger(logger),
     });
+  }
+
+  /** The ids this node's graphile-worker jobs are locked by, for the registry (so a reaper can free them). */
+  lockIds(): string[] {
+    return [...this.#lockIds];
   }
 
   async stop(): Promise<void> {

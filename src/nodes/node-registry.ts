@@ -26,6 +26,8 @@ export class NodeRegistry {
       nodeId: string;
       roles: NodeRole[];
       tasks: string[];
+      /** The graphile-worker ids this node's jobs are locked by (none for a scheduler only). */
+      lockIds: () => string[];
       version: string;
       heartbeatMs: number;
       events: BatonEvents;
@@ -64,6 +66,11 @@ export class NodeRegistry {
     await this.deps.pool.query(this.deps.statements.delete_node, [this.deps.nodeId]).catch(() => undefined);
   }
 
+  /** Writes this node's row now (after its worker started, say). */
+  refresh(): Promise<void> {
+    return this.#heartbeat();
+  }
+
   #heartbeat(): Promise<void> {
     return this.#serialize(() => this.#upsert());
   }
@@ -74,7 +81,7 @@ export class NodeRegistry {
   }
 
   async #upsert(): Promise<void> {
-    const { pool, statements, nodeId, roles, tasks, version, logger } = this.deps;
+    const { pool, statements, nodeId, roles, tasks, lockIds, version, logger } = this.deps;
     try {
       await pool.query(statements.upsert_node, [
         nodeId,
@@ -84,6 +91,7 @@ export class NodeRegistry {
         process.pid,
         version,
         tasks,
+        lockIds(),
       ]);
     } catch (error) {
       logger.warn({ err: errorMessage(error) }, 'node heartbeat failed');
