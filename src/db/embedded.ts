@@ -14,6 +14,8 @@ export interface EmbeddedServer {
   url(database: string): string;
   /** Creates the database unless it exists. */
   ensureDatabase(name: string): Promise<void>;
+  /** Stops the server (fast shutdown: sessions are ended) and starts it again on the same data and port. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -128,6 +130,10 @@ export async function startEmbeddedPostgres({
       } finally {
         await client.end();
       }
+    },
+    async restart() {
+      await stopLeftoverServer(dataDir);
+      await server.start();
     },
     async stop() {
       forgetExit();
