@@ -19,6 +19,7 @@ import { Elector } from './leader/elector.ts';
 import { ChangeListener } from './listener/change-listener.ts';
 import { NodeReaper } from './nodes/node-reaper.ts';
 import { NodeRegistry, type NodeRole } from './nodes/node-registry.ts';
+import { type ClusterStatus, clusterStatus } from './nodes/status.repository.ts';
 import { Planner } from './planner/planner.ts';
 import { getRun, listRuns } from './runs/run.repository.ts';
 import type { Run, RunStatus } from './runs/run.table.ts';
@@ -256,6 +257,11 @@ export class Baton {
 
   getRun(id: string): Promise<Run | undefined> {
     return getRun(this.#db, id);
+  }
+
+  /** Nodes, schedules by state, and the last hour's runs by status. */
+  status(): Promise<ClusterStatus> {
+    return clusterStatus(this.#db, this.config.schema);
   }
 
   listRuns(filter?: { scheduleName?: string; status?: RunStatus; limit?: number }): Promise<Run[]> {

@@ -9,5 +9,6 @@ export {
   type TaskFunction,
   type TaskOutcome,
 } from './executors/executor.ts';
+export type { ClusterStatus, NodeStatus } from './nodes/status.repository.ts';
 export type { Run, RunStatus } from './runs/run.table.ts';
 export type { OverlapPolicy, Schedule, ScheduleOptions } from './schedules/schedule.table.ts';

@@ -34,7 +34,7 @@ describe('baton CLI', () => {
   it('lists its commands in --help', async () => {
     const { code, stdout } = await baton(['--help']);
     assert.equal(code, 0);
-    for (const command of ['dev', 'start', 'scheduler', 'worker', 'migrate'])
+    for (const command of ['dev', 'start', 'scheduler', 'worker', 'migrate', 'status'])
       assert.match(stdout, new RegExp(`\\n  ${command} `));
     assert.match((await baton(['worker', '--help'])).stdout, /--shell/);
   });
@@ -73,6 +73,18 @@ describe('baton CLI', () => {
         return row?.status === 'succeeded' && row;
       });
       assert.equal(run.stdout, 'hello\n');
+      const status = await baton(['status', '--json', '--database-url', db.url]);
+      assert.equal(status.code, 0, status.stderr);
+      const { nodes, runsLastHour } = JSON.parse(status.stdout);
+      assert.deepEqual(
+        nodes.map((n: { pid: number; isLeader: boolean; roles: string[] }) => [n.pid, n.isLeader, n.roles]),
+        [[node.pid, true, ['scheduler', 'worker']]],
+      );
+      assert.deepEqual(runsLastHour, { succeeded: 1 });
+      assert.match(
+        (await baton(['status', '--database-url', db.url])).stdout,
+        new RegExp(`^leader: +\\w{8} \\(.+:${node.pid}\\)`),
+      );
     } finally {
       assert.equal(await node.stop('SIGTERM'), 0);
     }

@@ -4,6 +4,7 @@ import { version } from '../version.ts';
 import { registerDev } from './commands/dev.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerNodeCommands } from './commands/run-node.ts';
+import { registerStatus } from './commands/status.ts';
 
 const program = new Command()
   .name('baton')
@@ -17,5 +18,6 @@ const program = new Command()
 registerDev(program);
 registerNodeCommands(program);
 registerMigrate(program);
+registerStatus(program);
 
 await program.parseAsync();

@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+
+import type { ClusterStatus } from '../../nodes/status.repository.ts';
+import { batonFor, commandConfig, type GlobalOptions, wrapHandler } from '../runtime.ts';
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('the cluster: every live node and its role, which one leads, schedules and recent runs')
+    .option('--json', 'print the status as JSON')
+    .action(
+      wrapHandler(async (options: { json?: boolean }, cmd: Command) => {
+        const baton = batonFor(commandConfig(cmd.optsWithGlobals<GlobalOptions>()), { logTo: 2 });
+        try {
+          const status = await baton.status();
+          process.stdout.write(options.json ? `${JSON.stringify(status)}\n` : formatStatus(status));
+        } finally {
+          await baton.stop();
+        }
+      }),
+    );
+}
+
+function formatStatus({ nodes, schedules, runsLastHour }: ClusterStatus): string {
+  const leader = nodes.find((node) => node.isLeader);
+  const rows = nodes.map((node) => [
+    node.isLeader ? '*' : ' ',
+    node.id.slice(0, 8),
+    node.roles.join('+'),
+    `${node.host}:${node.pid}`,
+    node.version,
+    `${(node.heartbeatAgeMs / 1000).toFixed(1)}s ago`,
+    node.tasks.join(','),
+  ]);
+  const widths = rows.reduce((max, row) => row.map((cell, i) => Math.max(max[i] ?? 0, cell.length)), [] as number[]);
+  const table = rows.map((row) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
+  const counts = (record: Record<string, number>) =>
+    Object.entries(record)
+      .map(([key, count]) => `${count} ${key}`)
+      .join(', ') || 'none';
+  return [
+    `leader:    ${leader ? `${leader.id.slice(0, 8)} (${leader.host}:${leader.pid})` : 'none (no scheduler holds the lock)'}`,
+    `nodes:     ${nodes.length}`,
+    ...table.map((line) => `  ${line}`),
+    `schedules: ${counts(schedules)}`,
+    `runs (1h): ${counts(runsLastHour)}`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,40 @@
+import { sql } from 'kysely';
+
+import type { Db } from '../db/database.ts';
+
+/** One node of the cluster, as `baton status` shows it. */
+export interface NodeStatus {
+  id: string;
+  roles: string[];
+  isLeader: boolean;
+  host: string;
+  pid: number;
+  version: string;
+  tasks: string[];
+  startedAt: Date;
+  heartbeatAgeMs: number;
+}
+
+export interface ClusterStatus {
+  nodes: NodeStatus[];
+  /** Schedules by state (active, paused, ended, done, manual, invalid). */
+  schedules: Record<string, number>;
+  /** Runs fired in the last hour, by status. */
+  runsLastHour: Record<string, number>;
+}
+
+/** The cluster at a glance: nodes, schedules by state, the last hour's runs by status. */
+export async function clusterStatus(db: Db, schema: string): Promise<ClusterStatus> {
+  const nodes = await sql<NodeStatus>`
+    select id, roles, is_leader as "isLeader", host, pid, version, tasks, started_at as "startedAt",
+           (extract(epoch from heartbeat_age) * 1000)::int as "heartbeatAgeMs"
+    from ${sql.id(schema, 'cluster')}`.execute(db);
+  const schedules = await sql<{ key: string; count: number }>`
+    select state as key, count(*)::int as count from ${sql.id(schema, 'schedule_status')} group by state`.execute(db);
+  const runs = await sql<{ key: string; count: number }>`
+    select status as key, count(*)::int as count from ${sql.id(schema, 'runs')}
+    where fire_at > now() - interval '1 hour' group by status`.execute(db);
+  const counts = (rows: Array<{ key: string; count: number }>) =>
+    Object.fromEntries(rows.map((row) => [row.key, row.count]));
+  return { nodes: nodes.rows, schedules: counts(schedules.rows), runsLastHour: counts(runs.rows) };
+}
