@@ -60,6 +60,10 @@ describe('dropped connections', () => {
       `insert into baton.schedules (name, run_at, task, payload) values ('after-drop', now(), 'sql', '{"sql":"select 1"}')`,
     );
     await waitFor('the change to fire', async () => (await firesAfter(db, 'after-drop', new Date(0))).length === 1);
+    await waitFor(
+      'the reconnect in baton.events',
+      async () => (await db.query(`select 1 from baton.events where kind = 'listener:reconnected'`)).length === 1,
+    );
   });
 
   it('the leader session dropped: the node campaigns again and fires on, once each', async () => {

@@ -51,6 +51,10 @@ export class NodeRegistry {
         void this.#heartbeat();
         void this.#record('leader:lost', `this node stopped leading: ${reason}`);
       }),
+      events.on('listener:connected', ({ reconnect }) => {
+        if (reconnect)
+          void this.#record('listener:reconnected', 'the change listener reconnected; every schedule was reloaded');
+      }),
       events.on(
         'schedule:invalid',
         ({ scheduleId, name, error }) =>
