@@ -16,7 +16,7 @@ import { shellTask } from './executors/shell.ts';
 import { sqlTask } from './executors/sql.ts';
 import { WorkerRunner } from './executors/worker-runner.ts';
 import { Elector } from './leader/elector.ts';
-import { ChangeListener } from './listener/change-listener.ts';
+import { createChangeListener } from './listener/change-listener.ts';
 import { NodeReaper } from './nodes/node-reaper.ts';
 import { NodeRegistry, type NodeRole } from './nodes/node-registry.ts';
 import { type ClusterStatus, clusterStatus } from './nodes/status.repository.ts';
@@ -170,7 +170,7 @@ export class Baton {
         logger: logger('planner'),
         events,
       });
-      const listener = new ChangeListener({
+      const listener = createChangeListener({
         connections,
         schema: config.schema,
         logger: logger('listener'),

@@ -3,10 +3,11 @@ import { EventEmitter } from 'node:events';
 import { run, type Runner, type WorkerEvents } from 'graphile-worker';
 
 import type { Logger } from '../core/logger.ts';
+import type { ChannelListener } from '../db/channel-listener.ts';
 import { workerLogger } from '../db/migrate.ts';
 import type { Connections } from '../db/pool.ts';
 import { ActiveRuns } from './active-runs.ts';
-import { CancelListener } from './cancel-listener.ts';
+import { createCancelListener } from './cancel-listener.ts';
 import type { TaskFunction } from './executor.ts';
 import { buildTaskList, type TaskWrapperDeps } from './task-wrapper.ts';
 
@@ -19,7 +20,7 @@ export interface WorkerSettings {
 /** A graphile-worker runner over the tasks this node offers, and the listener that cancels its runs. */
 export class WorkerRunner {
   #runner: Runner | undefined;
-  #cancels: CancelListener | undefined;
+  #cancels: ChannelListener | undefined;
   /** graphile-worker's pool and worker ids: what this node's jobs are locked by. */
   readonly #lockIds = new Set<string>();
 
@@ -36,7 +37,7 @@ export class WorkerRunner {
     if (this.#runner) return;
     const { connections, tasks, settings, logger } = this.deps;
     const activeRuns = new ActiveRuns();
-    this.#cancels = new CancelListener({ ...this.deps, activeRuns });
+    this.#cancels = createCancelListener({ ...this.deps, activeRuns });
     this.#cancels.start();
     const events: WorkerEvents = new EventEmitter();
     events.on('pool:create', ({ workerPool }) => this.#lockIds.add(workerPool.id));

@@ -1,0 +1,52 @@
+import type pg from 'pg';
+
+import type { Logger } from '../core/logger.ts';
+import type { Connections } from './pool.ts';
+import { runSessionLoop, untilBrokenOrStopped } from './session-loop.ts';
+import { quoteIdent } from './sql-text.ts';
+
+/**
+ * LISTENs on one channel on a dedicated session, reconnecting with backoff when
+ * the session breaks. Notifications sent while it was away are lost, so after
+ * every (re)connect `onConnect` runs to catch up from the tables.
+ */
+export class ChannelListener {
+  readonly #abort = new AbortController();
+  #loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly deps: {
+      connections: Connections;
+      /** application_name of the session. */
+      name: string;
+      channel: string;
+      logger: Logger;
+      onNotification: (payload: string) => void;
+      onConnect: (client: pg.Client, reconnect: boolean) => Promise<void> | void;
+    },
+  ) {}
+
+  start(): void {
+    if (this.#loop) return;
+    const { connections, name, channel, logger, onNotification, onConnect } = this.deps;
+    let connects = 0;
+    this.#loop = runSessionLoop({
+      name,
+      connections,
+      logger,
+      signal: this.#abort.signal,
+      use: async (session) => {
+        session.client.on('notification', (message) => onNotification(message.payload ?? ''));
+        await session.client.query(`listen ${quoteIdent(channel)}`);
+        await onConnect(session.client, connects++ > 0);
+        const broken = await untilBrokenOrStopped(session);
+        if (broken) logger.warn({ err: broken.message, channel }, 'listener lost its connection');
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#loop;
+  }
+}
