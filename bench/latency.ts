@@ -2,35 +2,38 @@
 // second, into a running task, next to the floors Postgres and graphile-worker set
 // on the same machine. pgbaton runs as users run it: `baton start` in its own process.
 // Uses $DATABASE_URL's server, else an embedded one; rewrites its section of docs/benchmarks.md.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Logger, run } from 'graphile-worker';
 import pg from 'pg';
 
 import { redactUrl } from '../src/core/logger.ts';
-import { startEmbeddedPostgres } from '../src/db/embedded.ts';
+import {
+  cleanUp,
+  clockOffset,
+  createDatabase,
+  epochMs,
+  hrNow,
+  machine,
+  ms,
+  newClient,
+  pollFor,
+  runBench,
+  startBaton,
+  startEmbedded,
+  type Stats,
+  stats,
+  withClient,
+  writeReport,
+} from './lib.ts';
 
 const samples = 200;
 const warmup = 10;
 const cronFires = 60;
 const cronWarmup = 3;
-const pollMs = 2;
 const sampleTimeoutMs = 5_000;
-const reportPath = 'docs/benchmarks.md';
 const schedulePayload = '{"sql":"select 1"}';
 
-interface Stats {
-  n: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
 interface Row {
   measure: string;
   stats?: Stats;
@@ -51,72 +54,6 @@ interface ChangeSplit extends Split {
 interface RunTimes {
   enqueued: number;
   started: number;
-}
-
-/** A timestamptz as epoch ms with its microseconds (a JS Date would drop them). */
-const epochMs = (column: string) => `extract(epoch from ${column})::float8 * 1000`;
-/** Wall-clock ms with sub-ms resolution: Date.now() has whole milliseconds only. */
-const hrNow = () => performance.timeOrigin + performance.now();
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-/** Nearest-rank percentile of ascending values. */
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
-
-function stats(values: readonly number[]): Stats {
-  const sorted = [...values].sort((a, b) => a - b);
-  const [p50, p95, p99] = [50, 95, 99].map((p) => percentile(sorted, p)) as [number, number, number];
-  return { n: sorted.length, p50, p95, p99, max: sorted.at(-1) ?? Number.NaN };
-}
-
-/** Undo steps, newest first: run on success, on failure and on Ctrl-C alike. */
-const cleanups: Array<() => Promise<unknown>> = [];
-async function cleanUp(): Promise<void> {
-  for (const step of cleanups.splice(0).reverse())
-    await step().catch((e: unknown) => console.error(`cleanup: ${message(e)}`));
-}
-
-/** A client whose connection errors surface through its queries only: a dropped session must not crash cleanup. */
-function newClient(url: string): pg.Client {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => undefined);
-  return client;
-}
-
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = newClient(url);
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** A fresh database, dropped at clean-up (with force: nothing may keep it alive). */
-async function createDatabase(adminUrl: string, name: string): Promise<string> {
-  await withClient(adminUrl, (c) => c.query(`create database ${name}`));
-  cleanups.push(() => withClient(adminUrl, (c) => c.query(`drop database if exists ${name} with (force)`)));
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-/** Polls until fetch yields a value. Measured instants come from rows, so the step only bounds when we see them. */
-async function pollFor<T>(
-  fetch: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = sampleTimeoutMs,
-  stepMs = pollMs,
-): Promise<T> {
-  const deadline = hrNow() + timeoutMs;
-  for (;;) {
-    const value = await fetch();
-    if (value !== undefined) return value;
-    if (hrNow() > deadline) throw new Error(`no ${what} after ${timeoutMs} ms`);
-    await sleep(stepMs);
-  }
 }
 
 /** Times T0 → the next mark() after send(), for floors whose end is an event in this process. */
@@ -146,18 +83,6 @@ async function collect<T>(measure: () => Promise<T>): Promise<T[]> {
     await sleep(5 + Math.random() * 10);
   }
   return values;
-}
-
-/** Postgres clock minus our clock, from the round trip with the least delay; turns our T0 into server time. */
-async function clockOffset(client: pg.Client): Promise<number> {
-  let best = { rtt: Infinity, offset: 0 };
-  for (let i = 0; i < 30; i++) {
-    const sent = hrNow();
-    const { rows } = await client.query<{ ms: number }>(`select ${epochMs('clock_timestamp()')} as ms`);
-    const received = hrNow();
-    if (received - sent < best.rtt) best = { rtt: received - sent, offset: rows[0]!.ms - (sent + received) / 2 };
-  }
-  return best.offset;
 }
 
 /** Floor (a): a NOTIFY committed on one session until a LISTENing client has it. */
@@ -198,96 +123,6 @@ async function workerFloor(url: string): Promise<number[]> {
     await sender.end();
     await runner.stop();
     await pool.end();
-  }
-}
-
-/** Floor (c), where the server has pg_cron: cron.schedule until the first job_run_details row. Installs nothing. */
-async function pgCronFloor(adminUrl: string, offset: number): Promise<Row> {
-  const measure = 'pg_cron: cron.schedule(1 s) → first run (1 sample)';
-  return withClient(adminUrl, async (client) => {
-    const { rowCount } = await client.query(`select 1 from pg_available_extensions where name = 'pg_cron'`);
-    if (!rowCount) return { measure, note: 'not available: the server has no pg_cron extension' };
-    const existed = Boolean((await client.query(`select 1 from pg_extension where extname = 'pg_cron'`)).rowCount);
-    let jobId: string | undefined;
-    try {
-      await client.query('create extension if not exists pg_cron');
-      const t0 = hrNow() + offset;
-      jobId = (
-        await client.query<{ id: string }>(`select cron.schedule('pgbaton-bench', '1 seconds', 'select 1') as id`)
-      ).rows[0]!.id;
-      const first = `select ${epochMs('min(start_time)')} as ms from cron.job_run_details where jobid = $1`;
-      const firstMs = await pollFor(
-        async () => (await client.query<{ ms: number | null }>(first, [jobId])).rows[0]?.ms ?? undefined,
-        'pg_cron run',
-        10_000,
-        10,
-      );
-      return { measure, stats: stats([firstMs - t0]) };
-    } catch (error) {
-      return { measure, note: `not available: ${message(error)}` };
-    } finally {
-      if (jobId) await client.query('select cron.unschedule($1::bigint)', [jobId]).catch(() => undefined);
-      if (!existed) await client.query('drop extension if exists pg_cron').catch(() => undefined);
-      else if (jobId)
-        await client.query('delete from cron.job_run_details where jobid = $1', [jobId]).catch(() => undefined);
-    }
-  });
-}
-
-interface BatonProcess {
-  log: string[];
-  warnings: string[];
-}
-
-/** `baton start` as a user runs it; stopped with SIGTERM at clean-up (SIGKILL if it hangs, or if we crash). */
-async function startBaton(url: string): Promise<BatonProcess> {
-  const child = spawn(process.execPath, ['bin/baton.js', 'start', '--database-url', url], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const proc: BatonProcess = { log: [], warnings: [] };
-  // pino JSON lines (stdout is not a TTY): level 40 is warn. Anything else, stderr included, counts as an error.
-  const onLine = (line: string) => {
-    proc.log = [...proc.log.slice(-30), line];
-    let level = 50;
-    try {
-      level = (JSON.parse(line) as { level?: number }).level ?? 50;
-    } catch {
-      /* not JSON */
-    }
-    if (level >= 40) proc.warnings.push(line);
-  };
-  createInterface({ input: child.stdout! }).on('line', onLine);
-  createInterface({ input: child.stderr! }).on('line', onLine);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  cleanups.push(async () => {
-    process.off('exit', killOnExit);
-    await stopProcess(child, exited);
-  });
-  // Ready once it has migrated and holds the leader lock (the registry sets is_leader).
-  await pollFor(
-    async () => {
-      if (child.exitCode !== null)
-        throw new Error(`baton start exited with ${child.exitCode}:\n${proc.log.join('\n')}`);
-      const leaders = await withClient(url, (c) => c.query('select 1 from baton.nodes where is_leader')).catch(
-        () => undefined,
-      );
-      return leaders?.rowCount ? true : undefined;
-    },
-    'leader in baton.nodes',
-    60_000,
-    100,
-  );
-  return proc;
-}
-
-async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  if (await Promise.race([exited.then(() => false), sleep(15_000).then(() => true)])) {
-    child.kill('SIGKILL');
-    throw new Error('baton start did not exit within 15 s of SIGTERM; killed');
   }
 }
 
@@ -347,8 +182,6 @@ async function cronLateness(url: string): Promise<{ splits: Split[]; note: strin
   });
 }
 
-const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '—');
-
 function table(rows: Row[]): string {
   const lines = [
     '| measure | n | p50 ms | p95 ms | p99 ms | max ms | p50 / floor |',
@@ -364,36 +197,16 @@ function table(rows: Row[]): string {
   return lines.join('\n');
 }
 
-/** Rewrites this server's section of the report and keeps the other servers' sections. */
-function writeReport(key: string, section: string): void {
-  const old = existsSync(reportPath) ? readFileSync(reportPath, 'utf8') : '';
-  const sections = new Map(
-    [...old.matchAll(/<!-- bench:(\S+) -->\n[\s\S]*?<!-- \/bench:\1 -->\n/g)].map((m) => [m[1]!, m[0]]),
-  );
-  sections.set(key, `<!-- bench:${key} -->\n${section}\n<!-- /bench:${key} -->\n`);
-  const head = `# Latency benchmarks
-
-Written by \`bench/latency.ts\`, one section per server. pgbaton runs as \`baton start\` in its own process; T0 is taken
-just before a statement is sent, the end is the run's \`started_at\` (same host clock). "fire txn begins" is the leader's
-fire transaction (\`runs.enqueued_at\`). Targets: change → task start p95 < 20 ms; every-second cron lateness p95 < 20 ms.
-`;
-  const order = [...sections.keys()].sort(
-    (a, b) => Number(b === 'embedded') - Number(a === 'embedded') || a.localeCompare(b),
-  );
-  writeFileSync(reportPath, [head, ...order.map((k) => sections.get(k)!)].join('\n'));
-}
-
 const part = <T extends Split>(splits: T[], key: keyof T) => stats(splits.map((s) => s[key] as number));
 const verdict = (s: Stats) => (s.p95 < 20 ? 'meets the p95 < 20 ms target' : '**misses the p95 < 20 ms target**');
 
 /** The table: floors, then each pgbaton measure with its parts, each against the floor of the same path. */
-function buildRows(notify: Stats, worker: Stats, pgCron: Row, change: ChangeSplit[], cron: Split[]): Row[] {
+function buildRows(notify: Stats, worker: Stats, change: ChangeSplit[], cron: Split[]): Row[] {
   const addJob = { name: 'add_job', p50: worker.p50 };
   const both = { name: 'NOTIFY + add_job', p50: notify.p50 + worker.p50 };
   return [
     { measure: '(a) NOTIFY → LISTEN delivery', stats: notify, note: 'floor' },
     { measure: '(b) graphile-worker add_job → task start', stats: worker, note: 'floor' },
-    pgCron.stats ? { ...pgCron, note: 'floor' } : pgCron,
     { measure: '**pgbaton change → task start**', stats: part(change, 'total'), floor: both },
     { measure: '  INSERT sent → INSERT returns (committed)', stats: part(change, 'statement') },
     { measure: '  INSERT returns → task start', stats: part(change, 'sinceCommit'), floor: both },
@@ -413,7 +226,6 @@ function buildRows(notify: Stats, worker: Stats, pgCron: Row, change: ChangeSpli
 function interpret(
   notify: Stats,
   worker: Stats,
-  pgCron: Row,
   change: ChangeSplit[],
   cron: { splits: Split[]; note: string },
 ): string {
@@ -426,11 +238,8 @@ function interpret(
     Stats,
   ];
   const floor = notify.p50 + worker.p50;
-  const cronFloor = pgCron.stats
-    ? `pg_cron ran its first '1 seconds' job ${ms(pgCron.stats.p50)} ms after cron.schedule`
-    : `pg_cron ${pgCron.note ?? 'not measured'}`;
   return [
-    `The floor from a committed change to a running task is one NOTIFY delivery (p50 ${ms(notify.p50)} ms) plus graphile-worker's own add_job → task start (p50 ${ms(worker.p50)} ms), about ${ms(floor)} ms (${cronFloor}).`,
+    `The floor from a committed change to a running task is one NOTIFY delivery (p50 ${ms(notify.p50)} ms) plus graphile-worker's own add_job → task start (p50 ${ms(worker.p50)} ms), about ${ms(floor)} ms; pg_cron, pg-boss and graphile-worker's crontab are compared in the last section.`,
     `pgbaton's change → task start is ${ms(total.p50)} ms at p50 (${(total.p50 / floor).toFixed(1)}× that floor) and ${ms(total.p95)} ms at p95, which ${verdict(total)}.`,
     `At p50 the INSERT statement itself takes ${ms(statement.p50)} ms (the schedules table's validation and notify triggers run in it); from its commit the leader begins the fire transaction ${ms(before.p50)} ms later (NOTIFY, the planner reading the changed schedule), and the task starts ${ms(after.p50)} ms after that (the fire transaction, graphile-worker's wake-up and job fetch, the run marked running).`,
     `From the commit alone pgbaton needs ${ms(sinceCommit.p50)} ms at p50 (${(sinceCommit.p50 / floor).toFixed(1)}× the floor) and ${ms(sinceCommit.p95)} ms at p95.`,
@@ -449,7 +258,7 @@ function describeRun(
   return `## ${external ? `PostgreSQL at ${redactUrl(external)}` : 'Embedded PostgreSQL'}
 
 - Date: ${new Date().toISOString()}
-- Machine: ${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB memory, Node ${process.version}
+- Machine: ${machine()}
 - Server: ${version}
 - Command: \`${external ? `DATABASE_URL=${redactUrl(external)} ` : ''}npm run bench:latency\`
 - Samples: ${samples} per measure after ${warmup} warm-up; cron: ${cronFires} fires after ${cronWarmup} warm-up (${cronNote}); \`baton start\` logged ${warnings} warnings/errors
@@ -463,14 +272,7 @@ ${interpretation}
 async function main(): Promise<void> {
   const external = process.env.DATABASE_URL;
   let adminUrl = external ?? '';
-  if (!external) {
-    const embedded = await startEmbeddedPostgres({
-      dataDir: join(tmpdir(), `pgbaton-bench-${process.pid}`),
-      ephemeral: true,
-    });
-    cleanups.push(() => embedded.stop());
-    adminUrl = embedded.url('postgres');
-  }
+  if (!external) adminUrl = await startEmbedded();
   const server = await withClient(adminUrl, async (c) => ({
     version: (await c.query<{ version: string }>('select version()')).rows[0]!.version,
     offset: await clockOffset(c),
@@ -481,10 +283,9 @@ async function main(): Promise<void> {
   const batonUrl = await createDatabase(adminUrl, `pgbaton_bench_${process.pid}`);
   const workerUrl = await createDatabase(adminUrl, `pgbaton_bench_gw_${process.pid}`);
 
-  console.log('floors: NOTIFY → LISTEN, graphile-worker add_job → task start, pg_cron…');
+  console.log('floors: NOTIFY → LISTEN, graphile-worker add_job → task start…');
   const notify = stats(await notifyFloor(batonUrl));
   const worker = stats(await workerFloor(workerUrl));
-  const pgCron = await pgCronFloor(adminUrl, server.offset);
 
   console.log('starting `baton start`…');
   const baton = await startBaton(batonUrl);
@@ -494,33 +295,19 @@ async function main(): Promise<void> {
   const cron = await cronLateness(batonUrl);
   await cleanUp(); // stop baton start (and drop the databases) now, so its shutdown warnings count too
 
-  const rows = buildRows(notify, worker, pgCron, change, cron.splits);
+  const rows = buildRows(notify, worker, change, cron.splits);
   const section = describeRun(
     external,
     server.version,
     cron.note,
     baton.warnings.length,
     rows,
-    interpret(notify, worker, pgCron, change, cron),
+    interpret(notify, worker, change, cron),
   );
   console.log(`\n${section}`);
   if (baton.warnings.length > 0)
     console.log(`\nbaton start warnings/errors:\n${baton.warnings.slice(0, 10).join('\n')}`);
-  writeReport(external ? new URL(external).host : 'embedded', section);
-  console.log(`\nwrote ${reportPath}`);
+  console.log(`\nwrote ${writeReport(external ? new URL(external).host : 'embedded', section)}`);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`${signal}: cleaning up`);
-    void cleanUp().finally(() => process.exit(130));
-  });
-}
-try {
-  await main();
-} catch (error) {
-  console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  process.exitCode = 1;
-} finally {
-  await cleanUp();
-}
+await runBench(main);
