@@ -23,7 +23,13 @@ export function createConnections(
   const pool =
     'pool' in source
       ? source.pool
-      : new pg.Pool({ connectionString: source.connectionString, keepAlive: true, application_name: 'pgbaton' });
+      : new pg.Pool({
+          connectionString: source.connectionString,
+          keepAlive: true,
+          application_name: 'pgbaton',
+          // pg's default (10 s) would reconnect for every run of a once-a-minute schedule.
+          idleTimeoutMillis: 300_000,
+        });
   let closing = false;
   const onError = (error: Error) => {
     if (!closing) logger.warn({ err: error.message }, 'pooled connection failed');
