@@ -310,7 +310,10 @@ create table :SCHEMA.runs (
   stdout text,
   stderr text,
   result jsonb,
-  error text
+  error text,
+  cancel_requested_at timestamptz,
+  -- How late the run started against its fire instant: "why was it late?" is a query.
+  late_by interval generated always as (started_at - fire_at) stored
 );
 
 -- The ledger: a scheduled fire exists once, whoever inserts it.
@@ -326,6 +329,8 @@ create table :SCHEMA.nodes (
   pid int not null,
   version text not null,
   tasks text[] not null default '{}',
+  -- The graphile-worker pool and worker ids of a worker node: what its jobs are locked by.
+  worker_ids text[] not null default '{}',
   started_at timestamptz not null default now(),
   heartbeat_at timestamptz not null default now()
 );
@@ -375,6 +380,33 @@ begin
 end
 $$;
 
+-- Cancel a run: a pending one is cancelled here and its job removed; a running one
+-- is flagged and its worker told on the channel '<schema>:cancel' (the worker records
+-- `cancelled` with the output it had). Returns the run, or null if there is none.
+create function :SCHEMA._cancel(run_id bigint, reason text) returns :SCHEMA.runs
+language plpgsql as $$
+declare
+  run :SCHEMA.runs;
+begin
+  update :SCHEMA.runs r set status = 'cancelled', finished_at = now(), error = _cancel.reason
+  where r.id = _cancel.run_id and r.status = 'pending'
+  returning * into run;
+  if found then
+    perform :WORKER_SCHEMA.remove_job(:SCHEMA_LITERAL || ':run:' || run.id);
+    return run;
+  end if;
+  update :SCHEMA.runs r set cancel_requested_at = coalesce(r.cancel_requested_at, now()), error = _cancel.reason
+  where r.id = _cancel.run_id and r.status = 'running'
+  returning * into run;
+  if found then
+    perform pg_notify(:SCHEMA_LITERAL || ':cancel', run.id::text);
+    return run;
+  end if;
+  select * into run from :SCHEMA.runs r where r.id = _cancel.run_id;
+  return run;
+end
+$$;
+
 -- The fire statement, run by the leader on the session that holds the leader lock
 -- (the fence), as one statement (its own transaction, one round trip):
 --   fires: [{schedule_id, fire_at, status, reason}] - inserted into the ledger; a
@@ -382,6 +414,12 @@ $$;
 --          already in the ledger is left alone: exactly once.
 --   plan:  [{schedule_id, next_fire_at, error}] - the leader's plan for those
 --          schedules (and any others), published in schedule_state.
+-- The overlap policy of each schedule is applied against its runs still pending or running:
+--   allow:   nothing to do;
+--   skip:    the fire is recorded `skipped`, naming the run it yielded to;
+--   queue:   the run goes to a per-schedule graphile-worker queue (or the schedule's
+--            own queue), so runs of the schedule run one after another;
+--   replace: the earlier runs are cancelled, the new one runs.
 create function :SCHEMA.fire(fires jsonb, plan jsonb, lock_key bigint) returns setof :SCHEMA.runs
 language plpgsql as $$
 declare
@@ -394,13 +432,42 @@ begin
   ) then
     raise exception using errcode = 'BT409', message = 'this session does not hold the leader lock';
   end if;
+
+  perform :SCHEMA._cancel(r.id, format('replaced by the fire at %s', f.fire_at))
+  from jsonb_to_recordset(fires) as f(schedule_id bigint, fire_at timestamptz, status text)
+  join :SCHEMA.schedules s on s.id = f.schedule_id and s.overlap = 'replace'
+  join :SCHEMA.runs r on r.schedule_id = s.id and r.status in ('pending', 'running') and r.fire_at < f.fire_at
+  where coalesce(f.status, 'pending') = 'pending';
+
   for run in
     insert into :SCHEMA.runs (schedule_id, schedule_name, kind, fire_at, status, reason, task, payload,
                               queue, priority, max_attempts, timeout)
-    select s.id, s.name, 'scheduled', f.fire_at, coalesce(f.status, 'pending'), f.reason, s.task, s.payload,
-           s.queue, s.priority, s.max_attempts, s.timeout
-    from jsonb_to_recordset(fires) as f(schedule_id bigint, fire_at timestamptz, status text, reason text)
+    select s.id, s.name, 'scheduled', f.fire_at,
+           case
+             when coalesce(f.status, 'pending') <> 'pending' then f.status
+             when s.overlap = 'skip' and (active.id is not null or f.nth > 1) then 'skipped'
+             else 'pending'
+           end,
+           case
+             when coalesce(f.status, 'pending') <> 'pending' then f.reason
+             when s.overlap = 'skip' and active.id is not null
+               then format('overlap skip: run %s is still %s', active.id, active.status)
+             when s.overlap = 'skip' and f.nth > 1 then 'overlap skip: an earlier fire of this batch runs'
+           end,
+           s.task, s.payload,
+           case when s.overlap = 'queue' then coalesce(s.queue, :SCHEMA_LITERAL || ':schedule:' || s.id) else s.queue end,
+           s.priority, s.max_attempts, s.timeout
+    from (
+      select f.*, row_number() over (partition by f.schedule_id, coalesce(f.status, 'pending') order by f.fire_at) as nth
+      from jsonb_to_recordset(fires) as f(schedule_id bigint, fire_at timestamptz, status text, reason text)
+    ) f
     join :SCHEMA.schedules s on s.id = f.schedule_id
+    left join lateral (
+      select r.id, r.status from :SCHEMA.runs r
+      where r.schedule_id = s.id and r.status in ('pending', 'running')
+      order by r.fire_at desc
+      limit 1
+    ) active on s.overlap = 'skip'
     order by f.fire_at
     on conflict (schedule_id, fire_at) where kind = 'scheduled' do nothing
     returning *

@@ -101,12 +101,18 @@ begin
 end
 $$;
 
-create function :SCHEMA.unschedule(name text) returns boolean
+-- unschedule keeps the runs (with their name) unless asked to purge them.
+create function :SCHEMA.unschedule(name text, purge boolean default false) returns boolean
 language plpgsql as $$
+declare
+  deleted_id bigint;
 begin
-  delete from :SCHEMA.schedules s where s.name = unschedule.name;
+  delete from :SCHEMA.schedules s where s.name = unschedule.name returning id into deleted_id;
   if not found then
     perform :SCHEMA._not_found('schedule', name);
+  end if;
+  if purge then
+    delete from :SCHEMA.runs r where r.schedule_id is null and r.schedule_name = unschedule.name;
   end if;
   return true;
 end
@@ -158,11 +164,32 @@ begin
 end
 $$;
 
+create function :SCHEMA.cancel(run_id bigint) returns :SCHEMA.runs
+language plpgsql as $$
+declare
+  run :SCHEMA.runs;
+begin
+  run := :SCHEMA._cancel(cancel.run_id, 'cancelled by ' || current_user);
+  if run.id is null then
+    perform :SCHEMA._not_found('run', cancel.run_id::text);
+  end if;
+  return run;
+end
+$$;
+
 create view :SCHEMA.schedule_status as
 select
   s.id,
   s.name,
-  s.enabled,
+  case
+    when st.last_error is not null then 'invalid'
+    when not s.enabled then 'paused'
+    when s.ends_at is not null and s.ends_at <= now() then 'ended'
+    -- The planner works in milliseconds: a one-shot fires at its run_at truncated to them.
+    when s.run_at is not null and st.last_fire_at >= date_trunc('milliseconds', s.run_at) then 'done'
+    when s.cron is null and s.every is null and s.run_at is null then 'manual'
+    else 'active'
+  end as state,
   case
     when s.cron is not null then s.cron
     when s.every is not null then 'every ' || s.every
@@ -176,17 +203,29 @@ select
   st.last_fire_at,
   last_run.status as last_status,
   last_run.finished_at as last_finished_at,
+  last_run.late_by as last_late_by,
   last_run.error as last_error,
-  st.last_error as plan_error
+  st.last_error as plan_error,
+  recent.succeeded as succeeded_24h,
+  recent.failed as failed_24h,
+  recent.missed as missed_24h
 from :SCHEMA.schedules s
 left join :SCHEMA.schedule_state st on st.schedule_id = s.id
 left join lateral (
-  select r.status, r.finished_at, r.error
+  select r.status, r.finished_at, r.late_by, r.error
   from :SCHEMA.runs r
   where r.schedule_id = s.id
   order by r.fire_at desc, r.id desc
   limit 1
-) last_run on true;
+) last_run on true
+left join lateral (
+  select
+    count(*) filter (where r.status = 'succeeded') as succeeded,
+    count(*) filter (where r.status in ('failed', 'timed_out')) as failed,
+    count(*) filter (where r.status in ('missed', 'skipped')) as missed
+  from :SCHEMA.runs r
+  where r.schedule_id = s.id and r.fire_at > now() - interval '24 hours'
+) recent on true;
 
 create view :SCHEMA.cluster as
 select

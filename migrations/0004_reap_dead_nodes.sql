@@ -2,9 +2,6 @@
 -- locks are freed, their running runs are retried (attempts left) or failed, and their
 -- rows leave the registry. Nothing stays `running` forever.
 
--- The graphile-worker pool and worker ids of a worker node: what its jobs are locked by.
-alter table :SCHEMA.nodes add column worker_ids text[] not null default '{}';
-
 create function :SCHEMA.reap_dead_nodes(dead_after interval)
 returns table (node_id text, retried int, failed int)
 language plpgsql as $$
