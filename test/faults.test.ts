@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 
 import type { Baton } from '../src/baton.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
-import { testBaton, waitForLeader } from './helpers/baton.ts';
+import { testBaton, useBaton, waitForLeader } from './helpers/baton.ts';
 import { type BatonProcess, spawnBaton } from './helpers/baton-process.ts';
 import { createTestDatabase, type TestDatabase, withClient } from './helpers/db.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -37,16 +37,7 @@ function firesAfter(db: TestDatabase, name: string, at: Date) {
 describe('dropped connections', () => {
   let db: TestDatabase;
   let baton: Baton;
-  before(async () => {
-    db = await createTestDatabase();
-    baton = testBaton(db.url);
-    await baton.start();
-    await waitForLeader(baton);
-  });
-  after(async () => {
-    await baton.stop();
-    await db.drop();
-  });
+  useBaton((env) => ({ db, baton } = env));
 
   it('the listener reconnects, resyncs, and hears changes again', async () => {
     const reconnected = new Promise<void>((resolve) =>

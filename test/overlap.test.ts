@@ -1,11 +1,11 @@
 // Overlap policies (a fire while the previous run of the schedule is still going)
 // and cancel, through a real scheduler and worker.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
 import type { Baton } from '../src/baton.ts';
-import { testBaton, waitForLeader } from './helpers/baton.ts';
-import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+import { useBaton } from './helpers/baton.ts';
+import type { TestDatabase } from './helpers/db.ts';
 import { waitFor } from './helpers/wait.ts';
 
 interface RunRow {
@@ -20,17 +20,7 @@ interface RunRow {
 
 let db: TestDatabase;
 let baton: Baton;
-
-before(async () => {
-  db = await createTestDatabase();
-  baton = testBaton(db.url);
-  await baton.start();
-  await waitForLeader(baton);
-});
-after(async () => {
-  await baton.stop();
-  await db.drop();
-});
+useBaton((env) => ({ db, baton } = env));
 
 function runsOf(name: string) {
   return db.query<RunRow>(`select * from baton.runs where schedule_name = $1 order by fire_at`, [name]);

@@ -1,26 +1,14 @@
 // One scheduler + worker in process, against real Postgres: SQL changes take effect
 // through NOTIFY, fires land once on their instants, bad rows are skipped.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
-import type { Baton } from '../src/baton.ts';
-import { testBaton, waitForLeader } from './helpers/baton.ts';
-import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+import { useBaton } from './helpers/baton.ts';
+import type { TestDatabase } from './helpers/db.ts';
 import { waitFor } from './helpers/wait.ts';
 
 let db: TestDatabase;
-let baton: Baton;
-
-before(async () => {
-  db = await createTestDatabase();
-  baton = testBaton(db.url, { config: { worker: { shell: true } } });
-  await baton.start();
-  await waitForLeader(baton);
-});
-after(async () => {
-  await baton.stop();
-  await db.drop();
-});
+useBaton((env) => (db = env.db), { config: { worker: { shell: true } } });
 
 async function runsOf(name: string) {
   return db.query<{ id: string; fire_at: Date; status: string; started_at: Date | null; error: string | null }>(

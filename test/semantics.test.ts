@@ -1,26 +1,14 @@
 // Schedule options through a real scheduler and worker: windows, one-shots in the
 // past, jitter, and edits while a run is going.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
-import type { Baton } from '../src/baton.ts';
-import { testBaton, waitForLeader } from './helpers/baton.ts';
-import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+import { useBaton } from './helpers/baton.ts';
+import type { TestDatabase } from './helpers/db.ts';
 import { waitFor } from './helpers/wait.ts';
 
 let db: TestDatabase;
-let baton: Baton;
-
-before(async () => {
-  db = await createTestDatabase();
-  baton = testBaton(db.url, { config: { scheduler: { misfireGraceMs: 500 } } });
-  await baton.start();
-  await waitForLeader(baton);
-});
-after(async () => {
-  await baton.stop();
-  await db.drop();
-});
+useBaton((env) => (db = env.db), { config: { scheduler: { misfireGraceMs: 500 } } });
 
 function runsOf(name: string) {
   return db.query<{ fire_at: Date; status: string; reason: string | null; late_by_ms: number | null; payload: object }>(

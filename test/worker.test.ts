@@ -5,11 +5,10 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
-import type { Baton } from '../src/baton.ts';
-import { testBaton } from './helpers/baton.ts';
-import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+import { useBaton } from './helpers/baton.ts';
+import type { TestDatabase } from './helpers/db.ts';
 import { waitFor } from './helpers/wait.ts';
 
 /** A process counts as gone once it no longer exists or is a zombie nobody reaped yet. */
@@ -36,16 +35,7 @@ async function trigger(db: TestDatabase, name: string, task: string, payload: ob
 
 describe('a worker with shell enabled', () => {
   let db: TestDatabase;
-  let baton: Baton;
-  before(async () => {
-    db = await createTestDatabase();
-    baton = testBaton(db.url, { config: { worker: { shell: true, outputLimitBytes: 64 } } });
-    await baton.start({ scheduler: false });
-  });
-  after(async () => {
-    await baton.stop();
-    await db.drop();
-  });
+  useBaton((env) => (db = env.db), { config: { worker: { shell: true, outputLimitBytes: 64 } } }, { scheduler: false });
 
   it('kills the whole process tree when a run times out', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'baton-shell-'));
@@ -118,16 +108,7 @@ describe('a worker with shell enabled', () => {
 
 describe('a worker without shell', () => {
   let db: TestDatabase;
-  let baton: Baton;
-  before(async () => {
-    db = await createTestDatabase();
-    baton = testBaton(db.url, { config: { worker: { shell: false } } });
-    await baton.start({ scheduler: false });
-  });
-  after(async () => {
-    await baton.stop();
-    await db.drop();
-  });
+  useBaton((env) => (db = env.db), { config: { worker: { shell: false } } }, { scheduler: false });
 
   it('never takes a shell run, and says so in baton.nodes', async () => {
     const shellRun = await trigger(db, 'shell-run', 'shell', { command: 'echo should not run' });

@@ -1,5 +1,8 @@
-import { Baton, type BatonOptions } from '../../src/baton.ts';
+import { after, before } from 'node:test';
+
+import { Baton, type BatonOptions, type StartOptions } from '../../src/baton.ts';
 import { createLogger } from '../../src/core/logger.ts';
+import { createTestDatabase, type TestDatabase } from './db.ts';
 import { waitFor } from './wait.ts';
 
 /**
@@ -22,4 +25,28 @@ export function testBaton(url: string, options: Omit<BatonOptions, 'connectionSt
 
 export function waitForLeader(baton: Baton): Promise<true> {
   return waitFor('the node to lead', () => baton.isLeader);
+}
+
+/**
+ * For the enclosing suite: a fresh database and a Baton started on it (leading, if
+ * it runs a scheduler), handed to `ready`; stopped and dropped after the suite.
+ */
+export function useBaton(
+  ready: (env: { db: TestDatabase; baton: Baton }) => void,
+  options: Omit<BatonOptions, 'connectionString'> = {},
+  roles: StartOptions = {},
+): void {
+  let env: { db: TestDatabase; baton: Baton } | undefined;
+  before(async () => {
+    const db = await createTestDatabase();
+    const baton = testBaton(db.url, options);
+    env = { db, baton };
+    await baton.start(roles);
+    if (roles.scheduler !== false) await waitForLeader(baton);
+    ready(env);
+  });
+  after(async () => {
+    await env?.baton.stop();
+    await env?.db.drop();
+  });
 }
