@@ -37,3 +37,31 @@ begin
   end loop;
 end
 $$;
+
+-- Runs left pending or running with no job that could still finish them: their
+-- worker could not record the outcome (the database went away at that moment) and
+-- graphile-worker completed the job, or gave up on it. They are failed, saying so.
+create function :SCHEMA.sweep_orphaned_runs(older_than interval) returns int
+language plpgsql as $$
+declare
+  swept int;
+begin
+  update :SCHEMA.runs r
+  set status = 'failed', finished_at = now(),
+      error = coalesce(r.error || '; ', '') || 'its job ended without the run recording an outcome'
+  where r.status in ('pending', 'running')
+    and r.enqueued_at < now() - older_than
+    and not exists (
+      select 1 from :WORKER_SCHEMA.jobs j
+      where j.key = :SCHEMA_LITERAL || ':run:' || r.id
+        and (j.attempts < j.max_attempts or j.locked_at is not null)
+    );
+  get diagnostics swept = row_count;
+  if swept > 0 then
+    insert into :SCHEMA.events (kind, message, data)
+    values ('runs:swept', format('%s runs had no job left to finish them and were failed', swept),
+            jsonb_build_object('count', swept));
+  end if;
+  return swept;
+end
+$$;

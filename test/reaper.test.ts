@@ -87,3 +87,18 @@ describe('a worker killed with SIGKILL mid-run', () => {
     }
   });
 });
+
+describe('a run whose worker could not record its outcome', () => {
+  it('is failed by the leader once no job can finish it, saying so', async () => {
+    await db.query(`select baton.schedule('orphan', null, 'no:worker', '{}')`);
+    const { run_id } = await db.one(`select baton.trigger('orphan') as run_id`);
+    // What graphile-worker leaves when a job ends without pgbaton recording the outcome.
+    await db.query(`select graphile_worker.remove_job($1)`, [`baton:run:${run_id}`]);
+    const run = await waitFor('the sweep', async () => {
+      const row = await db.one(`select status, error from baton.runs where id = $1`, [run_id]);
+      return row.status === 'failed' && row;
+    });
+    assert.match(run.error, /its job ended without the run recording an outcome/);
+    assert.equal((await db.one(`select count(*)::int as n from baton.events where kind = 'runs:swept'`)).n, 1);
+  });
+});

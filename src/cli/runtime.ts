@@ -1,7 +1,7 @@
 import { Baton } from '../baton.ts';
 import type { Config, ConfigInput } from '../config/config.ts';
 import { loadConfig } from '../config/load-config.ts';
-import { coerceError } from '../core/errors.ts';
+import { coerceError, errorMessage } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
 
 /** Options every command takes. */
@@ -70,5 +70,14 @@ export function untilSignal(stop: () => Promise<void>): Promise<void> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // graphile-worker 0.17 does not await recording a job's completion; when the database is
+    // gone at that moment, the rejection surfaces here. The job stays locked by this process,
+    // so exit: the leader's reaper frees it, and a supervisor restarts the node.
+    process.once('unhandledRejection', (reason) => {
+      process.stderr.write(
+        `baton: fatal: ${errorMessage(reason)}; exiting so that the leader frees this node's jobs (run nodes under a supervisor that restarts them)\n`,
+      );
+      process.exit(ExitCode.failure);
+    });
   });
 }

@@ -45,3 +45,20 @@ export function coerceError(error: unknown): BatonError {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Socket-level failures Node and pg report without an SQLSTATE. */
+const transientSocketCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN']);
+
+/**
+ * Whether the error is the connection's, not the statement's: the server went away
+ * (restart, pg_terminate_backend, network), so the same statement may succeed on a
+ * new connection.
+ */
+export function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const { code } = error as Error & { code?: string };
+  if (code && (code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(code) || transientSocketCodes.has(code))) {
+    return true;
+  }
+  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(error.message);
+}

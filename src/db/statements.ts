@@ -11,6 +11,7 @@ const statementNames = [
   'load_cancel_requests',
   'upsert_node',
   'reap_dead_nodes',
+  'sweep_orphaned_runs',
   'delete_node',
   'publish_tasks',
   'insert_event',

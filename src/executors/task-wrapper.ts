@@ -1,8 +1,9 @@
 import type { JobHelpers, TaskList } from 'graphile-worker';
 
-import { errorMessage } from '../core/errors.ts';
+import { errorMessage, isConnectionError } from '../core/errors.ts';
 import type { BatonEvents } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
+import { backoffMs, sleep } from '../core/sleep.ts';
 import type { Pool } from '../db/pool.ts';
 import type { Statements } from '../db/statements.ts';
 import type { ActiveRuns } from './active-runs.ts';
@@ -68,9 +69,11 @@ async function runAttempt(task: TaskFunction, payload: unknown, helpers: JobHelp
   const { pool, statements, nodeId, events } = deps;
   const runId = String((payload as { run_id?: unknown }).run_id);
   const attempt = helpers.job.attempts;
-  const { rows } = await pool.query<StartedRun>(statements.start_run, [runId, attempt, nodeId]);
-  const run = rows[0];
   const logger = deps.logger.child({ runId, attempt });
+  const { rows } = await untilConnected(logger, 'mark the run running', () =>
+    pool.query<StartedRun>(statements.start_run, [runId, attempt, nodeId]),
+  );
+  const run = rows[0];
   if (!run) {
     logger.info('run is no longer pending (cancelled or finished); job dropped');
     return;
@@ -114,16 +117,18 @@ async function runAttempt(task: TaskFunction, payload: unknown, helpers: JobHelp
   }
 
   const retry = status !== 'succeeded' && status !== 'cancelled' && attempt < run.max_attempts;
-  const { rows: finished } = await pool.query<FinishedRun>(statements.finish_run, [
-    runId,
-    retry ? 'pending' : status,
-    outcome.exitCode ?? null,
-    outcome.signal ?? null,
-    outcome.stdout ?? null,
-    outcome.stderr ?? null,
-    outcome.result === undefined ? null : JSON.stringify(outcome.result),
-    error,
-  ]);
+  const { rows: finished } = await untilConnected(logger, 'record the outcome', () =>
+    pool.query<FinishedRun>(statements.finish_run, [
+      runId,
+      retry ? 'pending' : status,
+      outcome.exitCode ?? null,
+      outcome.signal ?? null,
+      outcome.stdout ?? null,
+      outcome.stderr ?? null,
+      outcome.result === undefined ? null : JSON.stringify(outcome.result),
+      error,
+    ]),
+  );
   const row = finished[0];
   if (row) {
     logger.info({ status: row.status, schedule: row.schedule_name, error }, 'run attempt finished');
@@ -141,4 +146,24 @@ async function runAttempt(task: TaskFunction, payload: unknown, helpers: JobHelp
     });
   }
   if (retry) throw new Error(error ?? 'attempt failed');
+}
+
+/** How long a run's bookkeeping waits for the database to come back (a restart, a dropped connection). */
+const reconnectBudgetMs = 60_000;
+
+/**
+ * Runs a statement of the run's bookkeeping, again and again while the database is
+ * unreachable: a run whose outcome was not recorded would stay `running` forever.
+ */
+async function untilConnected<T>(logger: Logger, what: string, statement: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + reconnectBudgetMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await statement();
+    } catch (error) {
+      if (!isConnectionError(error) || Date.now() > deadline) throw error;
+      logger.warn({ err: errorMessage(error) }, `could not ${what}; retrying when the database is back`);
+      await sleep(backoffMs(attempt, 100, 2_000));
+    }
+  }
 }

@@ -6,8 +6,8 @@ import type { Statements } from '../db/statements.ts';
 /**
  * On the leader: declares dead every node silent for longer than deadAfterMs
  * (see <schema>.reap_dead_nodes): its jobs are unlocked, its running runs retried
- * or failed with the reason, its row removed. A worker killed mid-run leaves nothing
- * `running` for longer than that.
+ * or failed with the reason, its row removed. Then it fails runs that no job can
+ * finish any more (their worker could not record the outcome). Nothing stays `running`.
  */
 export class NodeReaper {
   #timer: NodeJS.Timeout | undefined;
@@ -44,6 +44,9 @@ export class NodeReaper {
         [deadAfterMs],
       );
       for (const row of rows) logger.warn(row, 'declared a silent node dead');
+      // After the dead nodes' runs went back to pending: what is left has no job to finish it.
+      const swept = await pool.query<{ swept: number }>(statements.sweep_orphaned_runs, [deadAfterMs]);
+      if (swept.rows[0]!.swept > 0) logger.warn({ runs: swept.rows[0]!.swept }, 'failed runs that no job can finish');
     } catch (error) {
       logger.warn({ err: errorMessage(error) }, 'could not reap dead nodes');
     }

@@ -2,8 +2,12 @@ import { CronExpressionParser } from 'cron-parser';
 
 import { instantAfterGap, instantsOf, wallOf } from './zone.ts';
 
-/** A cron that matches nothing for this long (Feb 30, say) never fires. */
-const maxSteps = 1_000;
+/**
+ * Matches to look through before giving up: a per-second cron crosses a whole
+ * repeated or skipped hour (3,600 wall times that already had their fire) one
+ * match at a time.
+ */
+const maxSteps = 10_000;
 
 /**
  * The first fire of a cron expression strictly after `afterMs`, in `timezone`, with
@@ -15,16 +19,16 @@ const maxSteps = 1_000;
  *   first occurrence.
  */
 export function nextCronFire(expression: string, timezone: string, afterMs: number): number | null {
-  let wall = wallOf(afterMs, timezone);
-  for (let step = 0; step < maxSteps; step++) {
-    const matches = CronExpressionParser.parse(expression, { currentDate: new Date(wall), tz: 'UTC' });
-    if (!matches.hasNext()) return null;
-    const nextWall = matches.next().getTime();
-    const at = instantsOf(nextWall, timezone)[0] ?? instantAfterGap(nextWall, timezone);
+  const matches = CronExpressionParser.parse(expression, {
+    currentDate: new Date(wallOf(afterMs, timezone)),
+    tz: 'UTC',
+  });
+  for (let step = 0; step < maxSteps && matches.hasNext(); step++) {
+    const wall = matches.next().getTime();
+    const at = instantsOf(wall, timezone)[0] ?? instantAfterGap(wall, timezone);
     // Not after `afterMs`: the second pass of a repeated hour, or a skipped time whose
-    // jump instant already fired. Either way this wall time has had its fire.
+    // jump already fired. Either way this wall time has had its fire.
     if (at > afterMs) return at;
-    wall = nextWall;
   }
   return null;
 }

@@ -101,6 +101,14 @@ export const dstCases: DstCase[] = [
       '2026-04-05T14:30:00.000Z',
     ],
   },
+  // Pacific/Chatham: +13:45 → +12:45 on 2026-04-05 at 03:45, so 02:45-03:45 repeats.
+  {
+    zone: 'Pacific/Chatham',
+    what: 'a per-second cron started inside the repeated hour resumes after it (found by the property test)',
+    cron: '* * 0-4 * * *',
+    from: '2026-04-04T14:13:22Z', // 02:58:22 +12:45, the second pass
+    expected: ['2026-04-04T15:00:00.000Z', '2026-04-04T15:00:01.000Z'],
+  },
   // Asia/Kathmandu: +05:45 all year, no DST.
   {
     zone: 'Asia/Kathmandu',
