@@ -91,10 +91,6 @@ export class Baton {
     for (const [name, task] of Object.entries(options.tasks ?? {})) this.#tasks.set(name, task);
   }
 
-  get pool(): pg.Pool {
-    return this.#connections.pool;
-  }
-
   /** Whether this node holds the leader lock right now. */
   get isLeader(): boolean {
     return this.#elector?.isLeader ?? false;
