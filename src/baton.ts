@@ -134,6 +134,7 @@ export class Baton {
       roles,
       tasks: worker ? [...this.#tasks.keys()] : [],
       lockIds: () => runner?.lockIds() ?? [],
+      isLeader: () => this.#elector?.isConfirmedLeader ?? false,
       version,
       heartbeatMs: config.nodeHeartbeatMs,
       events,

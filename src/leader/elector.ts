@@ -24,6 +24,8 @@ export class Elector {
   readonly #abort = new AbortController();
   #loop: Promise<void> | undefined;
   #leader: { client: pg.Client; lockKey: string; lose: (reason: Error) => void } | undefined;
+  /** When the lock session last answered: the lead is trusted only within the session timeout of it. */
+  #confirmedAt = 0;
   /** Serialises use of the lock session: heartbeats never land inside a fire transaction. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -40,6 +42,15 @@ export class Elector {
 
   get isLeader(): boolean {
     return this.#leader !== undefined;
+  }
+
+  /**
+   * Leads, and the lock session answered within the session timeout. A leader that was
+   * frozen longer has lost the lock on the server before it notices: it must not claim
+   * the lead anywhere (baton.nodes) in the meantime.
+   */
+  get isConfirmedLeader(): boolean {
+    return this.isLeader && Date.now() - this.#confirmedAt < this.deps.settings.sessionTimeoutMs;
   }
 
   start(): void {
@@ -99,10 +110,14 @@ export class Elector {
     let lose!: (reason: Error) => void;
     const lost = new Promise<Error>((resolve) => (lose = resolve));
     this.#leader = { client, lockKey, lose };
+    this.#confirmedAt = Date.now();
     logger.info('acquired the leader lock');
     events.emit('leader:acquired', { nodeId });
     const heartbeat = setInterval(() => {
-      this.#exclusive(() => client.query('select 1')).catch((error: unknown) => lose(error as Error));
+      this.#exclusive(() => client.query('select 1')).then(
+        () => (this.#confirmedAt = Date.now()),
+        (error: unknown) => lose(error as Error),
+      );
     }, settings.heartbeatMs);
     let reason: Error | undefined;
     try {

@@ -14,7 +14,6 @@ export type NodeRole = 'scheduler' | 'worker';
  */
 export class NodeRegistry {
   #timer: NodeJS.Timeout | undefined;
-  #isLeader = false;
   readonly #unsubscribe: Array<() => void> = [];
   /** Writes in flight (heartbeats, events), so stop() never races a late upsert that would bring the row back. */
   #writes: Promise<void> = Promise.resolve();
@@ -28,6 +27,8 @@ export class NodeRegistry {
       tasks: string[];
       /** The graphile-worker ids this node's jobs are locked by (none for a scheduler only). */
       lockIds: () => string[];
+      /** Whether this node leads now, as far as it can be sure (see Elector.isConfirmedLeader). */
+      isLeader: () => boolean;
       version: string;
       heartbeatMs: number;
       events: BatonEvents;
@@ -42,12 +43,10 @@ export class NodeRegistry {
     this.#timer = setInterval(() => void this.#heartbeat(), heartbeatMs);
     this.#unsubscribe.push(
       events.on('leader:acquired', () => {
-        this.#isLeader = true;
         void this.#heartbeat();
         void this.#record('leader:acquired', 'this node became the leader');
       }),
       events.on('leader:lost', ({ reason }) => {
-        this.#isLeader = false;
         void this.#heartbeat();
         void this.#record('leader:lost', `this node stopped leading: ${reason}`);
       }),
@@ -90,7 +89,7 @@ export class NodeRegistry {
       await pool.query(statements.upsert_node, [
         nodeId,
         roles,
-        this.#isLeader,
+        this.deps.isLeader(),
         hostname(),
         process.pid,
         version,
