@@ -1,3 +1,5 @@
+import type { Command } from 'commander';
+
 import { Baton } from '../baton.ts';
 import type { Config, ConfigInput } from '../config/config.ts';
 import { loadConfig } from '../config/load-config.ts';
@@ -38,6 +40,19 @@ export function batonFor(config: Config, { logTo = 1 }: { logTo?: 1 | 2 } = {}):
     config: settings,
     logger: createLogger({ level: config.logLevel, fd: logTo }),
   });
+}
+
+/**
+ * Runs a one-shot command (migrate, status) on a Baton over the command's config,
+ * logging to stderr since stdout is the result; stops it afterwards.
+ */
+export async function withBaton<T>(cmd: Command, fn: (baton: Baton) => Promise<T>): Promise<T> {
+  const baton = batonFor(commandConfig(cmd.optsWithGlobals<GlobalOptions>()), { logTo: 2 });
+  try {
+    return await fn(baton);
+  } finally {
+    await baton.stop();
+  }
 }
 
 /** Runs a command: prints a failure as one line and sets the exit code (2 for bad input). */

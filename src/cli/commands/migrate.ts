@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-import { batonFor, commandConfig, type GlobalOptions, wrapHandler } from '../runtime.ts';
+import { withBaton, wrapHandler } from '../runtime.ts';
 
 export function registerMigrate(program: Command): void {
   program
@@ -9,14 +9,9 @@ export function registerMigrate(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(
       wrapHandler(async (options: { json?: boolean }, cmd: Command) => {
-        const baton = batonFor(commandConfig(cmd.optsWithGlobals<GlobalOptions>()), { logTo: 2 });
-        try {
-          const { applied } = await baton.migrate();
-          if (options.json) process.stdout.write(`${JSON.stringify({ applied })}\n`);
-          else process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'already up to date\n');
-        } finally {
-          await baton.stop();
-        }
+        const { applied } = await withBaton(cmd, (baton) => baton.migrate());
+        if (options.json) process.stdout.write(`${JSON.stringify({ applied })}\n`);
+        else process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'already up to date\n');
       }),
     );
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 
 import type { ClusterStatus } from '../../nodes/status.repository.ts';
-import { batonFor, commandConfig, type GlobalOptions, wrapHandler } from '../runtime.ts';
+import { withBaton, wrapHandler } from '../runtime.ts';
 
 export function registerStatus(program: Command): void {
   program
@@ -10,13 +10,8 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print the status as JSON')
     .action(
       wrapHandler(async (options: { json?: boolean }, cmd: Command) => {
-        const baton = batonFor(commandConfig(cmd.optsWithGlobals<GlobalOptions>()), { logTo: 2 });
-        try {
-          const status = await baton.status();
-          process.stdout.write(options.json ? `${JSON.stringify(status)}\n` : formatStatus(status));
-        } finally {
-          await baton.stop();
-        }
+        const status = await withBaton(cmd, (baton) => baton.status());
+        process.stdout.write(options.json ? `${JSON.stringify(status)}\n` : formatStatus(status));
       }),
     );
 }
