@@ -99,8 +99,9 @@ export class Planner {
 
   async #resync(): Promise<void> {
     const rows = await this.#load(null);
+    const errorsBefore = new Map([...this.#plan.entries()].map((entry) => [entry.id, entry.error]));
     this.#plan.clear();
-    const planned = rows.map((row) => this.#plan.set(planEntryFromRow(row)));
+    const planned = rows.map((row) => this.#planRow(row, errorsBefore.get(row.id)));
     this.#loadedAt = rows[0]?.loaded_at ?? this.#loadedAt;
     this.deps.events.emit('plan:resynced', { schedules: rows.length });
     await this.#publish(planned);
@@ -112,9 +113,18 @@ export class Planner {
       this.#plan.delete(id);
       return;
     }
-    const entry = this.#plan.set(planEntryFromRow(row));
+    const entry = this.#planRow(row, this.#plan.get(id)?.error);
     // A fire due now publishes the plan with it: one round trip less on the change → run path.
     if (entry.nextMs === null || entry.nextMs > this.deps.clock.now()) await this.#publish([entry]);
+  }
+
+  /** Plans a row; a planning error is reported once, when it appears, not at every resync. */
+  #planRow(row: ScheduleRow, errorBefore: string | null | undefined): PlanEntry {
+    const entry = this.#plan.set(planEntryFromRow(row));
+    if (entry.error && entry.error !== errorBefore) {
+      this.deps.events.emit('schedule:invalid', { scheduleId: entry.id, name: entry.name, error: entry.error });
+    }
+    return entry;
   }
 
   async #load(id: string | null): Promise<ScheduleRow[]> {
@@ -136,11 +146,6 @@ export class Planner {
 
   /** The leader writes next fire and errors to schedule_state, where people read them. */
   async #publish(entries: PlanEntry[]): Promise<void> {
-    for (const entry of entries) {
-      if (entry.error) {
-        this.deps.events.emit('schedule:invalid', { scheduleId: entry.id, name: entry.name, error: entry.error });
-      }
-    }
     if (!this.deps.elector.isLeader || entries.length === 0) return;
     await this.deps.pool.query(this.deps.statements.save_plan, [JSON.stringify(entries.map(planState))]);
   }
