@@ -10,7 +10,9 @@ set
   signal = $4,
   stdout = $5,
   stderr = $6,
-  result = $7,
-  error = case when $2 = 'cancelled' then coalesce(error, $8) else $8 end
+  stdout_bytes = $7,
+  stderr_bytes = $8,
+  result = $9,
+  error = case when $2 = 'cancelled' then coalesce(error, $10) else $10 end
 where id = $1 and status = 'running'
 returning id, schedule_name, task, status, fire_at, attempt, exit_code, stdout, stderr, error

@@ -11,7 +11,8 @@ import { createDb, type Db } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { type Connections, createConnections } from './db/pool.ts';
 import { loadStatements, type Statements } from './db/statements.ts';
-import type { TaskFunction } from './executors/executor.ts';
+import type { TaskDefinition, TaskFunction } from './executors/executor.ts';
+import { httpTask } from './executors/http.ts';
 import { shellTask } from './executors/shell.ts';
 import { sqlTask } from './executors/sql.ts';
 import { WorkerRunner } from './executors/worker-runner.ts';
@@ -20,9 +21,12 @@ import { createChangeListener } from './listener/change-listener.ts';
 import { NodeReaper } from './nodes/node-reaper.ts';
 import { NodeRegistry, type NodeRole } from './nodes/node-registry.ts';
 import { type ClusterStatus, clusterStatus } from './nodes/status.repository.ts';
+import { type CatalogTask, listTasks } from './nodes/task-catalog.ts';
 import { Planner } from './planner/planner.ts';
-import { getRun, listRuns } from './runs/run.repository.ts';
+import { type AdHocRunOptions, createAdHocRun, getRun, listRuns } from './runs/run.repository.ts';
 import type { Run, RunStatus } from './runs/run.table.ts';
+import { followRun } from './runs/run-follower.ts';
+import { RunPruner } from './runs/run-pruner.ts';
 import { callByName, getSchedule, listSchedules, upsertSchedule } from './schedules/schedule.repository.ts';
 import type { Schedule, ScheduleOptions } from './schedules/schedule.table.ts';
 import { version } from './version.ts';
@@ -34,8 +38,11 @@ export interface BatonOptions {
   connectionString?: string;
   /** Settings; any left out take their defaults (see config/config.ts). */
   config?: Omit<ConfigInput, 'databaseUrl'>;
-  /** The app's own tasks, by name: `{ 'billing:invoice': async (payload, ctx) => … }`. */
-  tasks?: Record<string, TaskFunction>;
+  /**
+   * The app's own tasks, by name: `{ 'billing:invoice': async (payload, ctx) => … }`,
+   * or `{ run, description }` to say in the catalog what the task does.
+   */
+  tasks?: Record<string, TaskFunction | TaskDefinition>;
   /** The host's pino logger; pgBaton logs through a child of it. */
   logger?: Logger;
   /** @internal Time source of the planner (tests). */
@@ -65,7 +72,7 @@ export class Baton {
   readonly #connections: Connections;
   readonly #statements: Statements;
   readonly #db: Db;
-  readonly #tasks: Map<string, TaskFunction>;
+  readonly #tasks: Map<string, TaskDefinition>;
   readonly #clock: Clock;
   #elector: Elector | undefined;
   /** Running services, stopped last-started-first. */
@@ -86,9 +93,10 @@ export class Baton {
     );
     this.#statements = loadStatements(this.config);
     this.#db = createDb(this.#connections.pool, this.config.schema);
-    this.#tasks = new Map<string, TaskFunction>([['sql', sqlTask(this.#connections.pool)]]);
-    if (this.config.worker.shell) this.#tasks.set('shell', shellTask(this.config.worker));
-    for (const [name, task] of Object.entries(options.tasks ?? {})) this.#tasks.set(name, task);
+    this.#tasks = builtInTasks(this.config, this.#connections);
+    for (const [name, task] of Object.entries(options.tasks ?? {})) {
+      this.#tasks.set(name, typeof task === 'function' ? { run: task } : task);
+    }
   }
 
   /** Whether this node holds the leader lock right now. */
@@ -124,6 +132,7 @@ export class Baton {
           events,
           tasks: this.#tasks,
           settings: { workerSchema: config.workerSchema, ...config.worker },
+          output: { limitBytes: config.worker.outputLimitBytes, flushMs: config.worker.outputFlushMs },
           logger: logger('worker'),
         })
       : undefined;
@@ -132,7 +141,7 @@ export class Baton {
       statements,
       nodeId,
       roles,
-      tasks: worker ? [...this.#tasks.keys()] : [],
+      tasks: worker ? [...this.#tasks].map(([name, task]) => ({ name, description: task.description ?? null })) : [],
       lockIds: () => runner?.lockIds() ?? [],
       isLeader: () => this.#elector?.isConfirmedLeader ?? false,
       version,
@@ -182,13 +191,21 @@ export class Baton {
         intervalMs: config.nodeHeartbeatMs,
         logger: logger('reaper'),
       });
+      const pruner = new RunPruner({
+        pool: connections.pool,
+        statements,
+        isLeader: () => elector.isLeader,
+        settings: config.retention,
+        logger: logger('pruner'),
+      });
       // Stop order (reverse): listener, then planner (no more fires), then the elector hands over.
       this.#elector = elector;
       planner.start();
       elector.start();
       listener.start();
       reaper.start();
-      this.#running.push(elector, planner, listener, reaper);
+      pruner.start();
+      this.#running.push(elector, planner, listener, reaper, pruner);
     }
     this.logger.info({ roles, tasks: worker ? [...this.#tasks.keys()] : [] }, 'pgbaton started');
   }
@@ -264,6 +281,34 @@ export class Baton {
   listRuns(filter?: { scheduleName?: string; status?: RunStatus; limit?: number }): Promise<Run[]> {
     return listRuns(this.#db, filter);
   }
+
+  /** Enqueues an ad-hoc run of a task, outside any schedule (`baton run`); returns its id. */
+  run(task: string, payload: Record<string, unknown>, options?: AdHocRunOptions): Promise<string> {
+    return typedErrors(createAdHocRun(this.#db, this.config.schema, task, payload, options));
+  }
+
+  /**
+   * Calls `onChange` each time the run's status, attempt or output moves, and
+   * resolves with the run once it is final (or when `signal` aborts).
+   */
+  followRun(runId: string, onChange: (run: Run) => void, signal?: AbortSignal): Promise<Run> {
+    const deps = { db: this.#db, connections: this.#connections, schema: this.config.schema, logger: this.logger };
+    return typedErrors(followRun(deps, runId, onChange, signal));
+  }
+
+  /** The task catalog: every task some worker published, and which live workers offer it. */
+  tasks(): Promise<CatalogTask[]> {
+    return listTasks(this.#db, this.config.schema);
+  }
+}
+
+/** The built-in tasks this node's config offers: sql unless turned off, shell only when turned on. */
+function builtInTasks(config: Config, connections: Connections): Map<string, TaskDefinition> {
+  const tasks = new Map<string, TaskDefinition>();
+  if (config.worker.sql) tasks.set('sql', sqlTask(connections, config.worker));
+  if (config.worker.shell) tasks.set('shell', shellTask(config.worker));
+  if (config.worker.httpAllow.length > 0) tasks.set('http', httpTask(config.worker));
+  return tasks;
 }
 
 /** Rejects with a BatonError (kind, field) instead of a driver error. */

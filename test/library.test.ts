@@ -65,9 +65,9 @@ describe('Baton, embedded in an app', () => {
   });
 
   it('publishes the tasks it offers', async () => {
-    const rows = await db.query(`select name from baton.tasks order by name`);
+    const offered = (await baton.tasks()).filter((task) => task.liveWorkers > 0);
     assert.deepEqual(
-      rows.map((row) => row.name),
+      offered.map((task) => task.name),
       ['billing:invoice', 'sql'],
     );
   });

@@ -104,7 +104,7 @@ describe('overlap', () => {
 
 describe('cancel', () => {
   it('cancels a pending run and removes its job', async () => {
-    await db.query(`select baton.schedule('nobody', null, 'no:worker', '{}')`);
+    await db.query(`select baton.schedule('nobody', null, 'no:worker', '{}', '{"allow_unknown_task": true}')`);
     const { run_id } = await db.one(`select baton.trigger('nobody') as run_id`);
     const run = await db.one(`select (baton.cancel($1)).*`, [run_id]);
     assert.equal(run.status, 'cancelled');

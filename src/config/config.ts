@@ -42,6 +42,47 @@ export const configSchema = z
         outputLimitBytes: ms(0).default(64 * 1024),
         /** Between SIGTERM and SIGKILL when a shell run times out or is cancelled. */
         killGraceMs: ms(0).default(5_000),
+        /** How often a running run's output is saved, so `baton logs --follow` sees it; 0 saves it only at the end. */
+        outputFlushMs: ms(0).default(1_000),
+        /**
+         * Commands the shell task may run, as patterns (`*` matches any characters but
+         * shell control characters); empty allows every command. See docs/security.md.
+         */
+        shellAllow: z.array(z.string().min(1)).default([]),
+        /** Run the `sql` task. */
+        sql: z.boolean().default(true),
+        /** Databases a sql run may name in payload.database, by name: connection strings stay in the worker's config. */
+        sqlDatabases: z.record(z.string().regex(/^[a-z0-9_]{1,63}$/), z.string().min(1)).default({}),
+        /**
+         * Hosts the http task may call (`api.example.com`, `*.example.com`, `host:8080`, `*`
+         * for any). The task is offered only where this is set.
+         */
+        httpAllow: z
+          .array(
+            z
+              .string()
+              .regex(
+                /^(\*|(\*\.)?[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/,
+                'must be a host name, *.domain, or *, with an optional :port',
+              ),
+          )
+          .default([]),
+        /** Values http headers may refer to as {"secret": "NAME"}: from BATON_SECRET_NAME, never stored in the database. */
+        secrets: z.record(z.string().regex(/^[A-Z0-9_]+$/), z.string()).default({}),
+      })
+      .prefault({}),
+    retention: z
+      .object({
+        /** Runs kept per schedule, newest first (pending and running ones count, and are never deleted); 0 keeps any number. */
+        runsPerSchedule: ms(0).default(1_000),
+        /** Finished runs older than this many days are deleted (the newest of each schedule stays); 0 keeps them. */
+        runsDays: z.coerce.number().min(0).default(30),
+        /** baton.events older than this many days are deleted; 0 keeps them. */
+        eventsDays: z.coerce.number().min(0).default(30),
+        /** Rows deleted per statement, so pruning never holds locks for long. */
+        batchSize: ms(1).default(1_000),
+        /** How often the leader prunes. */
+        intervalMs: ms(100).default(60_000),
       })
       .prefault({}),
   })

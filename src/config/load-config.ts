@@ -1,4 +1,23 @@
+import { BatonError, errorMessage } from '../core/errors.ts';
 import { type Config, type ConfigInput, resolveConfig } from './config.ts';
+
+type EnvInput = Omit<ConfigInput, 'scheduler' | 'worker' | 'retention'> & {
+  scheduler: Record<string, unknown>;
+  worker: Record<string, unknown> & { sqlDatabases: Record<string, string>; secrets: Record<string, string> };
+  retention: Record<string, unknown>;
+};
+
+const flag = (value: string) => /^(1|true|yes|on)$/i.test(value);
+/** A list setting: a JSON array, or else `separator`-separated items. */
+const list = (value: string, separator: string | null) =>
+  value.trimStart().startsWith('[')
+    ? (JSON.parse(value) as unknown)
+    : separator === null
+      ? [value]
+      : value
+          .split(separator)
+          .map((item) => item.trim())
+          .filter(Boolean);
 
 /** BATON_* variables and the settings they set (DATABASE_URL sets databaseUrl). */
 const envSettings: Record<string, (input: EnvInput, value: string) => void> = {
@@ -13,15 +32,26 @@ const envSettings: Record<string, (input: EnvInput, value: string) => void> = {
   BATON_RESYNC_INTERVAL_MS: (input, value) => (input.scheduler.resyncIntervalMs = value),
   BATON_MISFIRE_GRACE_MS: (input, value) => (input.scheduler.misfireGraceMs = value),
   BATON_CONCURRENCY: (input, value) => (input.worker.concurrency = value),
-  BATON_SHELL: (input, value) => (input.worker.shell = /^(1|true|yes|on)$/i.test(value)),
+  BATON_SHELL: (input, value) => (input.worker.shell = flag(value)),
+  // Commands may contain commas: one pattern, or a JSON array of them.
+  BATON_SHELL_ALLOW: (input, value) => (input.worker.shellAllow = list(value, null)),
+  BATON_SQL: (input, value) => (input.worker.sql = flag(value)),
+  BATON_HTTP_ALLOW: (input, value) => (input.worker.httpAllow = list(value, ',')),
   BATON_POLL_INTERVAL_MS: (input, value) => (input.worker.pollIntervalMs = value),
   BATON_OUTPUT_LIMIT_BYTES: (input, value) => (input.worker.outputLimitBytes = value),
+  BATON_OUTPUT_FLUSH_MS: (input, value) => (input.worker.outputFlushMs = value),
   BATON_KILL_GRACE_MS: (input, value) => (input.worker.killGraceMs = value),
+  BATON_RUNS_KEEP: (input, value) => (input.retention.runsPerSchedule = value),
+  BATON_RUNS_KEEP_DAYS: (input, value) => (input.retention.runsDays = value),
+  BATON_EVENTS_KEEP_DAYS: (input, value) => (input.retention.eventsDays = value),
+  BATON_PRUNE_BATCH: (input, value) => (input.retention.batchSize = value),
+  BATON_PRUNE_INTERVAL_MS: (input, value) => (input.retention.intervalMs = value),
 };
 
-type EnvInput = Omit<ConfigInput, 'scheduler' | 'worker'> & {
-  scheduler: Record<string, unknown>;
-  worker: Record<string, unknown>;
+/** Families of variables whose suffix names an entry: BATON_SQL_DATABASE_REPORTING sets sqlDatabases.reporting. */
+const envPrefixes: Record<string, (input: EnvInput, name: string, value: string) => void> = {
+  BATON_SQL_DATABASE_: (input, name, value) => (input.worker.sqlDatabases[name.toLowerCase()] = value),
+  BATON_SECRET_: (input, name, value) => (input.worker.secrets[name] = value),
 };
 
 /**
@@ -30,15 +60,23 @@ type EnvInput = Omit<ConfigInput, 'scheduler' | 'worker'> & {
  * arrive as strings here and are checked by resolveConfig.
  */
 export function loadConfig(overrides: Partial<ConfigInput> = {}, env: NodeJS.ProcessEnv = process.env): Config {
-  const input: EnvInput = { scheduler: {}, worker: {} };
-  for (const [name, set] of Object.entries(envSettings)) {
-    const value = env[name];
-    if (value !== undefined && value !== '') set(input, value);
+  const input: EnvInput = { scheduler: {}, worker: { sqlDatabases: {}, secrets: {} }, retention: {} };
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || value === '') continue;
+    try {
+      envSettings[name]?.(input, value);
+    } catch (error) {
+      throw new BatonError(`invalid configuration: ${name}: ${errorMessage(error)}`, 'invalid', name);
+    }
+    for (const [prefix, set] of Object.entries(envPrefixes)) {
+      if (name.startsWith(prefix) && name.length > prefix.length) set(input, name.slice(prefix.length), value);
+    }
   }
   return resolveConfig({
     ...input,
     ...overrides,
     scheduler: { ...input.scheduler, ...overrides.scheduler },
     worker: { ...input.worker, ...overrides.worker },
+    retention: { ...input.retention, ...overrides.retention },
   } as ConfigInput);
 }

@@ -10,6 +10,10 @@ const redactPaths = [
   '*.connectionString',
   'databaseUrl',
   '*.databaseUrl',
+  'secrets',
+  '*.secrets',
+  'sqlDatabases',
+  '*.sqlDatabases',
 ];
 
 export interface LoggerOptions {

@@ -12,8 +12,11 @@ export interface Connections {
   pool: pg.Pool;
   /** Ends the pool if we created it (never the host's); connection errors after this are expected and not logged. */
   close(): Promise<void>;
-  /** A new client outside the pool, for sessions that must stay put: LISTEN, the leader lock. */
-  connectClient(applicationName: string): Promise<pg.Client>;
+  /**
+   * A new client outside the pool, for sessions that must stay put (LISTEN, the
+   * leader lock) or stand alone (a sql run): to this database, or to `connectionString`.
+   */
+  connectClient(applicationName: string, connectionString?: string): Promise<pg.Client>;
 }
 
 export function createConnections(
@@ -44,8 +47,12 @@ export function createConnections(
       closing = true;
       if (!('pool' in source)) await pool.end();
     },
-    async connectClient(applicationName) {
-      const client = new pg.Client({ ...clientConfig, keepAlive: true, application_name: applicationName });
+    async connectClient(applicationName, connectionString) {
+      const client = new pg.Client({
+        ...(connectionString ? { connectionString } : clientConfig),
+        keepAlive: true,
+        application_name: applicationName,
+      });
       await client.connect();
       return client;
     },

@@ -1,18 +1,25 @@
+import type { RunOutput } from './executor.ts';
+
 /**
  * Keeps the last `limit` bytes of a stream. When bytes are dropped, the tail starts
  * at a line boundary, so no line is kept cut in half (unless one line alone is too long).
  */
-export class OutputTail {
+export class OutputTail implements RunOutput {
   #chunks: Buffer[] = [];
   #size = 0;
   /** Bytes were dropped and the kept tail starts inside a line. */
   #cutMidLine = false;
+  /** Every byte written, kept or not: a follower tells from it what it has not seen. */
+  bytes = 0;
 
   constructor(private readonly limit: number) {}
 
-  push(chunk: Buffer): void {
-    this.#chunks.push(chunk);
-    this.#size += chunk.length;
+  write(chunk: string | Uint8Array): void {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk);
+    if (buffer.length === 0) return;
+    this.#chunks.push(buffer);
+    this.#size += buffer.length;
+    this.bytes += buffer.length;
     if (this.#size > this.limit * 2) this.#compact();
   }
 

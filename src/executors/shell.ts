@@ -1,14 +1,18 @@
 import { spawn } from 'node:child_process';
 
-import { type TaskContext, TaskFailedError, type TaskFunction, type TaskOutcome } from './executor.ts';
-import { OutputTail } from './output-tail.ts';
+import { refused, type TaskContext, type TaskDefinition, TaskFailedError, type TaskOutcome } from './executor.ts';
+import { commandPattern, shellRefusal } from './shell-policy.ts';
 
 /** After the command exits, how long its output may still arrive from children holding the pipes. */
 const outputDrainMs = 1_000;
 
+/** The worker's variables that hold credentials: a scheduled command does not inherit them. */
+const credentialVariable = /^(DATABASE_URL|PGPASSWORD|BATON_SECRET_.*|BATON_SQL_DATABASE_.*)$/;
+
 export interface ShellSettings {
-  outputLimitBytes: number;
   killGraceMs: number;
+  /** Allow-list patterns (see shell-policy.ts); empty allows every command. */
+  shellAllow: readonly string[];
 }
 
 interface ShellPayload {
@@ -17,41 +21,60 @@ interface ShellPayload {
   env?: Record<string, string>;
 }
 
+/** The payload was checked when the schedule or run was written; this guards the worker all the same. */
 function parsePayload(payload: Record<string, unknown>): ShellPayload {
   const { command, cwd, env } = payload;
   const isArgv = Array.isArray(command) && command.length > 0 && command.every((part) => typeof part === 'string');
   if (typeof command !== 'string' && !isArgv) {
-    throw new TaskFailedError('payload.command must be a string or a non-empty array of strings', {});
+    throw refused('payload.command must be a string or a non-empty array of strings');
   }
-  if (cwd !== undefined && typeof cwd !== 'string') throw new TaskFailedError('payload.cwd must be a string', {});
+  if (cwd !== undefined && typeof cwd !== 'string') throw refused('payload.cwd must be a string');
   if (env !== undefined && (typeof env !== 'object' || env === null || Array.isArray(env))) {
-    throw new TaskFailedError('payload.env must be an object of strings', {});
+    throw refused('payload.env must be an object of strings');
   }
   return payload as unknown as ShellPayload;
 }
 
 /**
- * The `shell` task: a command string run by /bin/sh -c, or an argv array. It runs
- * in its own process group, so an abort (timeout, cancel, shutdown) reaches the
- * whole tree: SIGTERM to the group, SIGKILL after the grace period.
+ * The `shell` task: a command string run by /bin/sh -c, or an argv array, if the
+ * worker's allow-list admits it. It runs in its own process group, so an abort
+ * (timeout, cancel, shutdown) reaches the whole tree: SIGTERM to the group, SIGKILL
+ * after the grace period.
  */
-export function shellTask(settings: ShellSettings): TaskFunction {
-  return (payload, context) => runShell(parsePayload(payload), context, settings);
+export function shellTask(settings: ShellSettings): TaskDefinition {
+  const allow = settings.shellAllow.map(commandPattern);
+  return {
+    description: 'runs a command (/bin/sh -c or argv) on a worker started with shell enabled',
+    run: async (payload, context) => {
+      const shell = parsePayload(payload);
+      const refusal = shellRefusal(shell.command, shell.env, allow);
+      if (refusal) throw refused(refusal);
+      return runShell(shell, context, settings.killGraceMs);
+    },
+  };
 }
 
-function runShell(payload: ShellPayload, context: TaskContext, settings: ShellSettings): Promise<TaskOutcome> {
+function childEnv(payload: ShellPayload, context: TaskContext): NodeJS.ProcessEnv {
+  const inherited = Object.entries(process.env).filter(([name]) => !credentialVariable.test(name));
+  return {
+    ...Object.fromEntries(inherited),
+    ...payload.env,
+    BATON_RUN_ID: context.runId,
+    BATON_SCHEDULE: context.scheduleName,
+  };
+}
+
+function runShell(payload: ShellPayload, context: TaskContext, killGraceMs: number): Promise<TaskOutcome> {
   const [file, ...args] = typeof payload.command === 'string' ? ['/bin/sh', '-c', payload.command] : payload.command;
-  const stdout = new OutputTail(settings.outputLimitBytes);
-  const stderr = new OutputTail(settings.outputLimitBytes);
   return new Promise((resolve, reject) => {
     const child = spawn(file!, args, {
       cwd: payload.cwd,
-      env: { ...process.env, ...payload.env, BATON_RUN_ID: context.runId, BATON_SCHEDULE: context.scheduleName },
+      env: childEnv(payload, context),
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.stdout.on('data', (chunk: Buffer) => context.stdout.write(chunk));
+    child.stderr.on('data', (chunk: Buffer) => context.stderr.write(chunk));
 
     let killTimer: NodeJS.Timeout | undefined;
     const killGroup = (signal: NodeJS.Signals) => {
@@ -63,14 +86,14 @@ function runShell(payload: ShellPayload, context: TaskContext, settings: ShellSe
     };
     const onAbort = () => {
       killGroup('SIGTERM');
-      killTimer = setTimeout(() => killGroup('SIGKILL'), settings.killGraceMs);
+      killTimer = setTimeout(() => killGroup('SIGKILL'), killGraceMs);
     };
     if (context.signal.aborted) onAbort();
     else context.signal.addEventListener('abort', onAbort, { once: true });
 
     child.on('error', (error) => {
       context.signal.removeEventListener('abort', onAbort);
-      reject(new TaskFailedError(`could not start ${file}: ${error.message}`, {}));
+      reject(new TaskFailedError(`could not start ${file}: ${error.message}`));
     });
     // 'close' waits until every holder of the pipes is done, so output of background
     // children is kept; but a child that left its group must not hold the run open.
@@ -86,7 +109,7 @@ function runShell(payload: ShellPayload, context: TaskContext, settings: ShellSe
       // Whatever the group left behind dies with an aborted run.
       if (context.signal.aborted) killGroup('SIGKILL');
       const { exitCode, signal } = exited!;
-      const outcome: TaskOutcome = { exitCode, signal, stdout: stdout.toString(), stderr: stderr.toString() };
+      const outcome: TaskOutcome = { exitCode, signal };
       if (exitCode === 0) resolve(outcome);
       else reject(new TaskFailedError(signal ? `killed by ${signal}` : `exit code ${exitCode}`, outcome));
     };

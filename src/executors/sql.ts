@@ -1,30 +1,83 @@
-import type { Pool } from '../db/pool.ts';
-import { TaskFailedError, type TaskFunction } from './executor.ts';
+import { errorMessage } from '../core/errors.ts';
+import type { Client, Connections } from '../db/pool.ts';
+import { refused, RunAbortedError, type TaskDefinition, TaskFailedError } from './executor.ts';
+
+export interface SqlSettings {
+  /** Databases a run may name in payload.database: name → connection string. */
+  sqlDatabases: Readonly<Record<string, string>>;
+}
+
+/** SQLSTATE of a statement cancelled, by statement_timeout or by pg_cancel_backend. */
+const queryCanceled = '57014';
 
 /**
- * The `sql` task: runs payload.sql in the database, like pg_cron, outside any
- * transaction block (so VACUUM works). An abort cancels the statement.
+ * The `sql` task: runs payload.sql like pg_cron does, on a connection of its own
+ * (so nothing it sets leaks into a pool) outside any transaction block (so VACUUM
+ * works), with statement_timeout set to the run's time limit: the server stops the
+ * statement even if the worker dies. payload.database names a database from the
+ * worker's config; without it the run uses the worker's own database. Each
+ * statement's command tag goes to stdout, notices to stderr.
  */
-export function sqlTask(pool: Pool): TaskFunction {
-  return async (payload, context) => {
-    if (typeof payload.sql !== 'string' || payload.sql.trim() === '') {
-      throw new TaskFailedError('payload.sql must be a non-empty string', {});
-    }
-    const client = await pool.connect();
-    // pg sets processID from the server's BackendKeyData; its types leave it out.
-    const backendPid = (client as typeof client & { processID: number }).processID;
-    const cancel = () => void pool.query('select pg_cancel_backend($1)', [backendPid]).catch(() => undefined);
-    context.signal.addEventListener('abort', cancel, { once: true });
-    try {
-      const result = await client.query(payload.sql);
-      const results = Array.isArray(result) ? result : [result];
-      const last = results.at(-1);
-      return { result: { command: last?.command ?? null, rowCount: last?.rowCount ?? null } };
-    } catch (error) {
-      throw new TaskFailedError((error as Error).message, {});
-    } finally {
-      context.signal.removeEventListener('abort', cancel);
-      client.release();
-    }
+export function sqlTask(connections: Connections, settings: SqlSettings): TaskDefinition {
+  return {
+    description: 'runs SQL in this database or one the worker names in its config',
+    run: async (payload, context) => {
+      const { sql: text, database } = payload;
+      if (typeof text !== 'string' || text.trim() === '') throw refused('payload.sql must be a non-empty string');
+      // A 'default' entry routes runs that name no database (through a less privileged login, say).
+      const target = settings.sqlDatabases[database === undefined ? 'default' : String(database)];
+      if (database !== undefined && target === undefined) {
+        const configured = Object.keys(settings.sqlDatabases).join(', ') || 'none';
+        throw refused(
+          `payload.database: no database "${String(database)}" is configured on this worker (configured: ${configured})`,
+        );
+      }
+      const connect = (purpose: string) => connections.connectClient(`pgbaton:${purpose}:${context.runId}`, target);
+      let client: Client;
+      try {
+        client = await connect('run');
+      } catch (error) {
+        throw new TaskFailedError(`could not connect to ${database ?? 'the database'}: ${errorMessage(error)}`);
+      }
+      client.on('error', () => undefined); // a session ended under the statement fails the query; that is enough
+      client.on('notice', (notice) => context.stderr.write(`${notice.severity ?? 'NOTICE'}:  ${notice.message}\n`));
+      // pg sets processID from the server's BackendKeyData; its types leave it out.
+      const backendPid = (client as Client & { processID: number }).processID;
+      const cancel = () => void cancelBackend(() => connect('cancel'), backendPid);
+      context.signal.addEventListener('abort', cancel, { once: true });
+      try {
+        if (context.timeoutMs !== null) {
+          await client.query(`select set_config('statement_timeout', $1, false)`, [
+            String(Math.ceil(context.timeoutMs)),
+          ]);
+        }
+        const result = await client.query(text);
+        const results = Array.isArray(result) ? result : [result];
+        for (const each of results) {
+          if (each.command)
+            context.stdout.write(`${each.command}${each.rowCount === null ? '' : ` ${each.rowCount}`}\n`);
+        }
+        const last = results.at(-1);
+        return { result: { command: last?.command ?? null, rowCount: last?.rowCount ?? null } };
+      } catch (error) {
+        const { code } = error as { code?: string };
+        if (code === queryCanceled && /statement timeout/.test(errorMessage(error))) {
+          throw new RunAbortedError(`timed out after ${context.timeoutMs} ms (statement_timeout)`, 'timed_out');
+        }
+        throw new TaskFailedError(code ? `${errorMessage(error)} (SQLSTATE ${code})` : errorMessage(error));
+      } finally {
+        context.signal.removeEventListener('abort', cancel);
+        await client.end().catch(() => undefined);
+      }
+    },
   };
+}
+
+/** Cancels the statement of a backend from a session of its own (same database, same role). */
+async function cancelBackend(connect: () => Promise<Client>, pid: number): Promise<void> {
+  const client = await connect().catch(() => undefined);
+  if (!client) return;
+  client.on('error', () => undefined);
+  await client.query('select pg_cancel_backend($1)', [pid]).catch(() => undefined);
+  await client.end().catch(() => undefined);
 }

@@ -7,7 +7,8 @@ import { backoffMs, sleep } from '../core/sleep.ts';
 import type { Pool } from '../db/pool.ts';
 import type { Statements } from '../db/statements.ts';
 import type { ActiveRuns } from './active-runs.ts';
-import { RunAbortedError, TaskFailedError, type TaskFunction, type TaskOutcome } from './executor.ts';
+import { RunAbortedError, type TaskDefinition, TaskFailedError, type TaskOutcome } from './executor.ts';
+import { RunOutputCapture } from './run-output.ts';
 
 interface StartedRun {
   id: string;
@@ -40,6 +41,7 @@ export interface TaskWrapperDeps {
   nodeId: string;
   logger: Logger;
   events: BatonEvents;
+  output: { limitBytes: number; flushMs: number };
 }
 
 /** The graphile-worker task identifier of a pgbaton task (see <schema>.job_identifier). */
@@ -52,7 +54,7 @@ export function jobIdentifier(schema: string, task: string): string {
  * only a run id; the run row holds what to do, so a fire keeps the definition it
  * had when it was enqueued.
  */
-export function buildTaskList(tasks: ReadonlyMap<string, TaskFunction>, deps: TaskWrapperDeps): TaskList {
+export function buildTaskList(tasks: ReadonlyMap<string, TaskDefinition>, deps: TaskWrapperDeps): TaskList {
   const list: TaskList = {};
   for (const [name, task] of tasks) {
     list[jobIdentifier(deps.schema, name)] = (payload, helpers) => runAttempt(task, payload, helpers, deps);
@@ -65,7 +67,7 @@ export function buildTaskList(tasks: ReadonlyMap<string, TaskFunction>, deps: Ta
  * outcome. A failure with attempts left goes back to `pending` and is rethrown,
  * so graphile-worker retries it with backoff; the last attempt completes the job.
  */
-async function runAttempt(task: TaskFunction, payload: unknown, helpers: JobHelpers, deps: TaskWrapperDeps) {
+async function runAttempt(task: TaskDefinition, payload: unknown, helpers: JobHelpers, deps: TaskWrapperDeps) {
   const { pool, statements, nodeId, events } = deps;
   const runId = String((payload as { run_id?: unknown }).run_id);
   const attempt = helpers.job.attempts;
@@ -90,41 +92,64 @@ async function runAttempt(task: TaskFunction, payload: unknown, helpers: JobHelp
       : undefined;
   const onShutdown = () => controller.abort(new RunAbortedError('the worker shut down during the run', 'failed'));
   helpers.abortSignal?.addEventListener('abort', onShutdown, { once: true });
+  const output = new RunOutputCapture({
+    ...deps.output,
+    logger,
+    save: (snapshot) =>
+      pool.query(statements.save_output, [
+        runId,
+        snapshot.stdout,
+        snapshot.stderr,
+        snapshot.stdoutBytes,
+        snapshot.stderrBytes,
+      ]),
+  });
+  output.start();
 
   let status: string;
   let outcome: TaskOutcome = {};
   let error: string | null = null;
+  let retryable = true;
   try {
     outcome =
-      (await task(run.payload, {
+      (await task.run(run.payload, {
         runId,
         scheduleName: run.schedule_name,
         fireAt: run.fire_at,
         attempt,
+        timeoutMs: run.timeout_ms,
         signal: controller.signal,
         logger,
+        stdout: output.stdout,
+        stderr: output.stderr,
       })) ?? {};
     status = 'succeeded';
   } catch (thrown) {
+    // An abort decides the status, whatever the task threw when it noticed.
     const aborted = controller.signal.aborted ? (controller.signal.reason as RunAbortedError) : undefined;
+    const cause = aborted ?? (thrown instanceof RunAbortedError ? thrown : undefined);
     outcome = thrown instanceof TaskFailedError ? thrown.outcome : {};
-    status = aborted?.status ?? 'failed';
-    error = aborted?.message ?? errorMessage(thrown);
+    retryable = !(thrown instanceof TaskFailedError) || thrown.retry;
+    status = cause?.status ?? 'failed';
+    error = cause?.message ?? errorMessage(thrown);
   } finally {
     clearTimeout(timeout);
     helpers.abortSignal?.removeEventListener('abort', onShutdown);
     deps.activeRuns.release(runId);
   }
+  const captured = await output.stop();
 
-  const retry = status !== 'succeeded' && status !== 'cancelled' && attempt < run.max_attempts;
+  const retry = retryable && status !== 'succeeded' && status !== 'cancelled' && attempt < run.max_attempts;
   const { rows: finished } = await untilConnected(logger, 'record the outcome', () =>
     pool.query<FinishedRun>(statements.finish_run, [
       runId,
       retry ? 'pending' : status,
       outcome.exitCode ?? null,
       outcome.signal ?? null,
-      outcome.stdout ?? null,
-      outcome.stderr ?? null,
+      captured.stdout,
+      captured.stderr,
+      captured.stdoutBytes,
+      captured.stderrBytes,
       outcome.result === undefined ? null : JSON.stringify(outcome.result),
       error,
     ]),

@@ -8,7 +8,7 @@ import { workerLogger } from '../db/migrate.ts';
 import type { Connections } from '../db/pool.ts';
 import { ActiveRuns } from './active-runs.ts';
 import { createCancelListener } from './cancel-listener.ts';
-import type { TaskFunction } from './executor.ts';
+import type { TaskDefinition } from './executor.ts';
 import { buildTaskList, type TaskWrapperDeps } from './task-wrapper.ts';
 
 export interface WorkerSettings {
@@ -27,7 +27,7 @@ export class WorkerRunner {
   constructor(
     private readonly deps: Omit<TaskWrapperDeps, 'activeRuns'> & {
       connections: Connections;
-      tasks: ReadonlyMap<string, TaskFunction>;
+      tasks: ReadonlyMap<string, TaskDefinition>;
       settings: WorkerSettings;
       logger: Logger;
     },

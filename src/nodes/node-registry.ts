@@ -24,7 +24,8 @@ export class NodeRegistry {
       statements: Statements;
       nodeId: string;
       roles: NodeRole[];
-      tasks: string[];
+      /** The tasks this node runs, as the catalog shows them. */
+      tasks: Array<{ name: string; description: string | null }>;
       /** The graphile-worker ids this node's jobs are locked by (none for a scheduler only). */
       lockIds: () => string[];
       /** Whether this node leads now, as far as it can be sure (see Elector.isConfirmedLeader). */
@@ -38,7 +39,12 @@ export class NodeRegistry {
 
   async start(): Promise<void> {
     const { events, heartbeatMs, pool, statements, tasks, roles } = this.deps;
-    if (roles.includes('worker')) await pool.query(statements.publish_tasks, [tasks]);
+    if (roles.includes('worker')) {
+      await pool.query(statements.publish_tasks, [
+        tasks.map((task) => task.name),
+        tasks.map((task) => task.description),
+      ]);
+    }
     await this.#heartbeat();
     this.#timer = setInterval(() => void this.#heartbeat(), heartbeatMs);
     this.#unsubscribe.push(
@@ -93,7 +99,7 @@ export class NodeRegistry {
         hostname(),
         process.pid,
         version,
-        tasks,
+        tasks.map((task) => task.name),
         lockIds(),
       ]);
     } catch (error) {

@@ -3,6 +3,16 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Run, RunStatus } from './run.table.ts';
 
+/** The options of an ad-hoc run (baton.run). Intervals as Postgres text ('30 seconds'). */
+export interface AdHocRunOptions {
+  /** Shown as the run's schedule_name; default 'adhoc'. */
+  name?: string;
+  queue?: string;
+  priority?: number;
+  maxAttempts?: number;
+  timeout?: string;
+}
+
 /** Intervals come back as Postgres text, not pg's interval objects. */
 const columns = [
   'id',
@@ -28,6 +38,8 @@ const columns = [
   'signal',
   'stdout',
   'stderr',
+  'stdoutBytes',
+  'stderrBytes',
   'result',
   'error',
 ] as const;
@@ -49,4 +61,20 @@ export function listRuns(
     .orderBy('id', 'desc')
     .limit(filter.limit ?? 100)
     .execute();
+}
+
+/** Enqueues an ad-hoc run through <schema>.run(), validated like a schedule; returns its id. */
+export async function createAdHocRun(
+  db: Db,
+  schema: string,
+  task: string,
+  payload: Record<string, unknown>,
+  { maxAttempts, ...options }: AdHocRunOptions = {},
+): Promise<string> {
+  const sqlOptions = { ...options, ...(maxAttempts === undefined ? {} : { max_attempts: maxAttempts }) };
+  const { rows } = await sql<{ id: string }>`
+    select ${sql.id(schema, 'run')}(${task}, ${JSON.stringify(payload)}::jsonb, ${JSON.stringify(sqlOptions)}::jsonb) as id`.execute(
+    db,
+  );
+  return rows[0]!.id;
 }

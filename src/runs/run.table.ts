@@ -8,7 +8,7 @@ export interface RunsTable {
   id: Generated<string>;
   scheduleId: string | null;
   scheduleName: string;
-  kind: 'scheduled' | 'manual';
+  kind: 'scheduled' | 'manual' | 'adhoc';
   fireAt: Date;
   status: Generated<RunStatus>;
   reason: string | null;
@@ -28,9 +28,26 @@ export interface RunsTable {
   signal: string | null;
   stdout: string | null;
   stderr: string | null;
+  /** Bytes each stream produced in all; stdout/stderr keep only their tails. */
+  stdoutBytes: Generated<string>;
+  stderrBytes: Generated<string>;
   result: unknown;
   error: string | null;
 }
 
 /** A run as the library returns it. */
 export type Run = Selectable<RunsTable>;
+
+/** Statuses a run does not leave. */
+export const finalStatuses: readonly RunStatus[] = [
+  'succeeded',
+  'failed',
+  'timed_out',
+  'cancelled',
+  'skipped',
+  'missed',
+];
+
+export function isFinal(status: RunStatus): boolean {
+  return finalStatuses.includes(status);
+}

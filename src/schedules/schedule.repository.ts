@@ -26,6 +26,7 @@ const columns = [
   sql<string | null>`jitter::text`.as('jitter'),
   'description',
   'labels',
+  'allowUnknownTask',
   'createdAt',
   'updatedAt',
 ] as const;

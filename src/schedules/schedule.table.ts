@@ -23,6 +23,8 @@ export interface SchedulesTable {
   jitter: string | null;
   description: string | null;
   labels: Generated<Record<string, unknown>>;
+  /** The task may be one no worker has published yet (else writing the schedule fails). */
+  allowUnknownTask: Generated<boolean>;
   createdAt: Generated<Date>;
   updatedAt: Generated<Date>;
 }
@@ -54,5 +56,6 @@ export type ScheduleOptions = Partial<
     | 'jitter'
     | 'description'
     | 'labels'
+    | 'allowUnknownTask'
   >
 >;

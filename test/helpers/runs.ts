@@ -1,0 +1,41 @@
+import type { QueryResultRow } from 'pg';
+
+import type { TestDatabase } from './db.ts';
+import { waitFor } from './wait.ts';
+
+/** Upserts a manual schedule and triggers it; returns the run id. */
+export async function triggerRun(
+  db: TestDatabase,
+  name: string,
+  task: string,
+  payload: object,
+  options: object = {},
+): Promise<string> {
+  await db.query(`select baton.schedule($1, null, $2, $3, $4)`, [name, task, payload, options]);
+  const { run_id } = await db.one(`select baton.trigger($1) as run_id`, [name]);
+  return run_id as string;
+}
+
+/** The run's row once it satisfies `done`. */
+export function runWhen(db: TestDatabase, runId: string, what: string, done: (run: RunRow) => boolean) {
+  return waitFor(`run ${runId} ${what}`, async () => {
+    const run = await db.one<RunRow>(`select * from baton.runs where id = $1`, [runId]);
+    return done(run) && run;
+  });
+}
+
+/** The run's row once it is finished. */
+export function finishedRun(db: TestDatabase, runId: string) {
+  return runWhen(db, runId, 'to finish', (run) => run.finished_at !== null);
+}
+
+/** The graphile-worker jobs left for a run: none once it is final (no retry pending). */
+export async function jobsLeft(db: TestDatabase, runId: string): Promise<number> {
+  const { count } = await db.one(`select count(*)::int as count from graphile_worker.jobs where key = $1`, [
+    `baton:run:${runId}`,
+  ]);
+  return count as number;
+}
+
+/** A baton.runs row as pg returns it (columns as named in SQL). */
+export type RunRow = QueryResultRow;
