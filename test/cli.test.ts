@@ -1,28 +1,11 @@
 // The `baton` command as an operator runs it: help, exit codes, migrate, start/stop.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 
 import { readMigrations } from '../src/db/migrate.ts';
-import { spawnBaton } from './helpers/baton-process.ts';
+import { runBaton, spawnBaton } from './helpers/baton-process.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 import { waitFor } from './helpers/wait.ts';
-
-const bin = fileURLToPath(new URL('../bin/baton.js', import.meta.url));
-
-async function baton(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], {
-      env: { ...process.env, DATABASE_URL: '', ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 describe('baton CLI', () => {
   let db: TestDatabase;
@@ -32,15 +15,15 @@ describe('baton CLI', () => {
   after(() => db.drop());
 
   it('lists its commands in --help', async () => {
-    const { code, stdout } = await baton(['--help']);
+    const { code, stdout } = await runBaton(['--help']);
     assert.equal(code, 0);
     for (const command of ['dev', 'start', 'scheduler', 'worker', 'migrate', 'status'])
       assert.match(stdout, new RegExp(`\\n  ${command} `));
-    assert.match((await baton(['worker', '--help'])).stdout, /--shell/);
+    assert.match((await runBaton(['worker', '--help'])).stdout, /--shell/);
   });
 
   it('fails with exit code 1 and one clear line when there is no database', async () => {
-    const { code, stderr } = await baton(['migrate']);
+    const { code, stderr } = await runBaton(['migrate']);
     assert.equal(code, 1);
     assert.equal(
       stderr,
@@ -49,16 +32,16 @@ describe('baton CLI', () => {
   });
 
   it('names the bad setting and exits 2', async () => {
-    const { code, stderr } = await baton(['migrate'], { DATABASE_URL: db.url, BATON_CONCURRENCY: 'lots' });
+    const { code, stderr } = await runBaton(['migrate'], { DATABASE_URL: db.url, BATON_CONCURRENCY: 'lots' });
     assert.equal(code, 2);
     assert.match(stderr, /invalid configuration: worker\.concurrency: /);
   });
 
   it('migrates, then reports it is up to date, with --json for scripts', async () => {
-    const first = await baton(['migrate', '--json', '--database-url', db.url]);
+    const first = await runBaton(['migrate', '--json', '--database-url', db.url]);
     assert.equal(first.code, 0, first.stderr);
     assert.deepEqual(JSON.parse(first.stdout), { applied: readMigrations().map((m) => `${m.id}_${m.name}`) });
-    assert.equal((await baton(['migrate'], { DATABASE_URL: db.url })).stdout, 'already up to date\n');
+    assert.equal((await runBaton(['migrate'], { DATABASE_URL: db.url })).stdout, 'already up to date\n');
   });
 
   it('`start` runs schedules end to end and exits 0 on SIGTERM', async () => {
@@ -73,7 +56,7 @@ describe('baton CLI', () => {
         return row?.status === 'succeeded' && row;
       });
       assert.equal(run.stdout, 'hello\n');
-      const status = await baton(['status', '--json', '--database-url', db.url]);
+      const status = await runBaton(['status', '--json', '--database-url', db.url]);
       assert.equal(status.code, 0, status.stderr);
       const { nodes, runsLastHour } = JSON.parse(status.stdout);
       assert.deepEqual(
@@ -82,7 +65,7 @@ describe('baton CLI', () => {
       );
       assert.deepEqual(runsLastHour, { succeeded: 1 });
       assert.match(
-        (await baton(['status', '--database-url', db.url])).stdout,
+        (await runBaton(['status', '--database-url', db.url])).stdout,
         new RegExp(`^leader: +\\w{8} \\(.+:${node.pid}\\)`),
       );
     } finally {

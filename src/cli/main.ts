@@ -1,10 +1,15 @@
 import { Command } from 'commander';
 
 import { version } from '../version.ts';
+import { registerCancel } from './commands/cancel.ts';
 import { registerDev } from './commands/dev.ts';
+import { registerLogs } from './commands/logs.ts';
 import { registerMigrate } from './commands/migrate.ts';
+import { registerRun } from './commands/run.ts';
 import { registerNodeCommands } from './commands/run-node.ts';
+import { registerRuns } from './commands/runs.ts';
 import { registerStatus } from './commands/status.ts';
+import { registerTasks } from './commands/tasks.ts';
 
 const program = new Command()
   .name('baton')
@@ -19,5 +24,10 @@ registerDev(program);
 registerNodeCommands(program);
 registerMigrate(program);
 registerStatus(program);
+registerRun(program);
+registerLogs(program);
+registerCancel(program);
+registerRuns(program);
+registerTasks(program);
 
 await program.parseAsync();

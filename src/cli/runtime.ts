@@ -55,15 +55,23 @@ export async function withBaton<T>(cmd: Command, fn: (baton: Baton) => Promise<T
   }
 }
 
-/** Runs a command: prints a failure as one line and sets the exit code (2 for bad input). */
-export function wrapHandler<A extends unknown[]>(handler: (...args: A) => Promise<void>) {
+/**
+ * Runs a command: prints a failure as one line and sets the exit code (2 for bad
+ * input). A command whose exit code is someone else's (`baton run`) passes its own.
+ */
+export function wrapHandler<A extends unknown[]>(
+  handler: (...args: A) => Promise<void>,
+  { ownFailureExitCode }: { ownFailureExitCode?: number } = {},
+) {
   return async (...args: A): Promise<void> => {
     try {
       await handler(...args);
     } catch (thrown) {
       const error = coerceError(thrown);
       process.stderr.write(`baton: ${error.message}\n`);
-      process.exitCode = error.kind === 'invalid' || error.kind === 'not_found' ? ExitCode.invalid : ExitCode.failure;
+      process.exitCode =
+        ownFailureExitCode ??
+        (error.kind === 'invalid' || error.kind === 'not_found' ? ExitCode.invalid : ExitCode.failure);
     }
   };
 }

@@ -5,9 +5,14 @@ import { batonFor, commandConfig, type GlobalOptions, untilSignal, wrapHandler }
 
 interface NodeOptions {
   shell?: boolean;
+  shellAllow?: string[];
+  httpAllow?: string[];
+  sql: boolean;
   concurrency?: string;
   migrate: boolean;
 }
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /**
  * `start`, `scheduler` and `worker`: one process that migrates (unless told not
@@ -35,6 +40,17 @@ export function registerNodeCommands(program: Command): void {
     if (roles.worker) {
       command
         .option('--shell', 'offer the shell task (runs commands from schedules: enable only where that is wanted)')
+        .option(
+          '--shell-allow <pattern>',
+          "with --shell: only commands matching a pattern ('/opt/jobs/*.sh', 'pg_dump **'); repeatable",
+          collect,
+        )
+        .option(
+          '--http-allow <host>',
+          "offer the http task for these hosts ('api.example.com', '*.internal'); repeatable",
+          collect,
+        )
+        .option('--no-sql', 'do not offer the sql task')
         .option('--concurrency <n>', 'runs executed at once');
     }
     command.action(
@@ -42,6 +58,9 @@ export function registerNodeCommands(program: Command): void {
         const config = commandConfig(cmd.optsWithGlobals<GlobalOptions>(), {
           worker: {
             ...(options.shell ? { shell: true } : {}),
+            ...(options.shellAllow ? { shellAllow: options.shellAllow } : {}),
+            ...(options.httpAllow ? { httpAllow: options.httpAllow.flatMap((hosts) => hosts.split(',')) } : {}),
+            ...(options.sql === false ? { sql: false } : {}),
             ...(options.concurrency ? { concurrency: options.concurrency } : {}),
           },
         });

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 
 import type { ClusterStatus } from '../../nodes/status.repository.ts';
 import { withBaton, wrapHandler } from '../runtime.ts';
+import { formatTable } from '../table.ts';
 
 export function registerStatus(program: Command): void {
   program
@@ -27,13 +28,7 @@ function formatStatus({ nodes, schedules, runsLastHour }: ClusterStatus): string
     `${(node.heartbeatAgeMs / 1000).toFixed(1)}s ago`,
     node.tasks.join(','),
   ]);
-  const widths = rows.reduce((max, row) => row.map((cell, i) => Math.max(max[i] ?? 0, cell.length)), [] as number[]);
-  const table = rows.map((row) =>
-    row
-      .map((cell, i) => cell.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd(),
-  );
+  const table = formatTable(rows);
   const counts = (record: Record<string, number>) =>
     Object.entries(record)
       .map(([key, count]) => `${count} ${key}`)

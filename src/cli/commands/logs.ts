@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+
+import { printRunOutput } from '../run-output.ts';
+import { withBaton, wrapHandler } from '../runtime.ts';
+
+/** `baton logs RUN [--follow]`: a run's stdout and stderr, as kept on the run. */
+export function registerLogs(program: Command): void {
+  program
+    .command('logs')
+    .description("print a run's output (stdout to stdout, stderr to stderr)")
+    .argument('<run>', 'run id')
+    .option('-f, --follow', 'keep printing as the run goes on, until it is final')
+    .action(
+      wrapHandler(async (runId: string, options: { follow?: boolean }, cmd: Command) => {
+        const stop = new AbortController();
+        const onSignal = () => stop.abort();
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        try {
+          await withBaton(cmd, (baton) =>
+            printRunOutput(baton, runId, { follow: options.follow ?? false, signal: stop.signal }),
+          );
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+      }),
+    );
+}
