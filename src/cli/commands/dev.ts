@@ -21,7 +21,7 @@ const demo = {
 
 /**
  * `baton dev`: everything in one process with zero config. Without DATABASE_URL
- * it runs an embedded Postgres under .baton/; the shell task is on; a demo
+ * it runs an embedded Postgres under .baton/; the shell and http tasks are on; a demo
  * schedule fires every 5 seconds and every finished run is printed.
  */
 export function registerDev(program: Command): void {
@@ -34,7 +34,8 @@ export function registerDev(program: Command): void {
     .action(
       wrapHandler(async (options: DevOptions, cmd: Command) => {
         const globals = cmd.optsWithGlobals<GlobalOptions>();
-        let config = commandConfig({ logLevel: 'warn', ...globals }, { worker: { shell: true } });
+        // A sandbox on this machine: shell on, http to any host.
+        let config = commandConfig({ logLevel: 'warn', ...globals }, { worker: { shell: true, httpAllow: ['*'] } });
         const embedded = config.databaseUrl
           ? undefined
           : await startEmbeddedPostgres({ dataDir: resolve(options.dataDir, 'pg'), port: Number(options.port) });
@@ -69,11 +70,12 @@ function printBanner(databaseUrl: string, schema: string, withDemo: boolean): vo
   const url = redactUrl(databaseUrl);
   const lines = [
     '',
-    'pgbaton dev is running: scheduler, worker (shell enabled) and Postgres.',
+    'pgbaton dev is running: scheduler, worker (shell and http enabled) and Postgres.',
     `  database   ${url}`,
     `  psql       psql ${url}`,
     `  try        select ${schema}.schedule('tick', '*/2 * * * * *', 'shell', '{"command":"date"}');`,
     `             select * from ${schema}.schedule_status;`,
+    `  run        DATABASE_URL=${url} npx baton run -- uname -a`,
     withDemo ? `  demo       schedule "${demo.name}" runs \`${demo.command}\` every 5 seconds` : '',
     '  stop       Ctrl-C',
     '',
