@@ -13,6 +13,11 @@ export interface GlobalOptions {
   logLevel?: string;
 }
 
+/** Commander's argument parser for an option that may be given again and again. */
+export function repeatable(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
 /** Exit codes are contract: scripts rely on them. */
 export const ExitCode = { ok: 0, failure: 1, invalid: 2 } as const;
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 
 import type { StartOptions } from '../../baton.ts';
-import { batonFor, commandConfig, type GlobalOptions, untilSignal, wrapHandler } from '../runtime.ts';
+import { batonFor, commandConfig, type GlobalOptions, repeatable, untilSignal, wrapHandler } from '../runtime.ts';
 
 interface NodeOptions {
   shell?: boolean;
@@ -11,8 +11,6 @@ interface NodeOptions {
   concurrency?: string;
   migrate: boolean;
 }
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /**
  * `start`, `scheduler` and `worker`: one process that migrates (unless told not
@@ -43,12 +41,12 @@ export function registerNodeCommands(program: Command): void {
         .option(
           '--shell-allow <pattern>',
           "with --shell: only commands matching a pattern ('/opt/jobs/*.sh', 'pg_dump **'); repeatable",
-          collect,
+          repeatable,
         )
         .option(
           '--http-allow <host>',
           "offer the http task for these hosts ('api.example.com', '*.internal'); repeatable",
-          collect,
+          repeatable,
         )
         .option('--no-sql', 'do not offer the sql task')
         .option('--concurrency <n>', 'runs executed at once');

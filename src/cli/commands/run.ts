@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 
 import { isFinal, type Run } from '../../runs/run.table.ts';
 import { printRunOutput } from '../run-output.ts';
-import { withBaton, wrapHandler } from '../runtime.ts';
+import { repeatable, withBaton, wrapHandler } from '../runtime.ts';
 
 interface RunOptions {
   name: string;
@@ -34,7 +34,7 @@ export function registerRun(program: Command): void {
     .option('--timeout <interval>', "time limit ('30s', '5 minutes'); the whole process tree is killed past it")
     .option('--queue <name>', 'graphile-worker queue (runs in one queue run one at a time)')
     .option('--cwd <dir>', 'working directory on the worker')
-    .option('--env <NAME=VALUE>', 'environment variable for the command (repeatable)', collect, [])
+    .option('--env <NAME=VALUE>', 'environment variable for the command (repeatable)', repeatable, [])
     .option('--max-attempts <n>', 'attempts, retried with backoff while the command fails')
     .option('--detach', 'print the run id and exit; follow it with `baton logs --follow`')
     .option('--json', 'print the finished run as JSON instead of its output')
@@ -77,10 +77,6 @@ export function registerRun(program: Command): void {
         { ownFailureExitCode: ownFailure },
       ),
     );
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 function shellPayload(command: string[], options: RunOptions): Record<string, unknown> {
