@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { type Baton, BatonError, RunAbortedError, type TaskContext } from '../src/index.ts';
+import { type Baton, BatonError, RunAbortedError, type TaskContext, TaskFailedError } from '../src/index.ts';
 import { useBaton } from './helpers/baton.ts';
 import type { TestDatabase } from './helpers/db.ts';
-import { finishedRun, runWhen } from './helpers/runs.ts';
+import { finishedRun, jobsLeft, runWhen } from './helpers/runs.ts';
 import { waitFor } from './helpers/wait.ts';
 
 describe('an app task', () => {
@@ -29,6 +29,13 @@ describe('an app task', () => {
           context.stderr.write('one warning\n');
           return { result: { pages: 3 } };
         },
+      },
+      'reports:fail': async (payload) => {
+        if (payload.final) throw new TaskFailedError('the report template is missing', {}, { retry: false });
+        throw new Error('the warehouse is down');
+      },
+      'reports:chatty': async (_payload, context) => {
+        for (let line = 1; line <= 10_000; line++) context.stdout.write(`line ${line}\n`);
       },
       'reports:wait': async (_payload, context) => {
         context.stdout.write('waiting for the signal\n');
@@ -89,6 +96,33 @@ describe('an app task', () => {
     const reason = abortReasons.get(run.id);
     assert.ok(reason instanceof RunAbortedError);
     assert.equal(reason.status, 'timed_out');
+  });
+
+  it('fails with what it threw; a failure it marks final is not retried', async () => {
+    await baton.schedule('failing', null, 'reports:fail');
+    const failed = await finishedRun(db, await baton.trigger('failing'));
+    assert.equal(failed.status, 'failed');
+    assert.equal(failed.error, 'the warehouse is down');
+
+    await baton.schedule('final', null, 'reports:fail', { final: true }, { maxAttempts: 5 });
+    const runId = await baton.trigger('final');
+    const final = await finishedRun(db, runId);
+    assert.equal(final.status, 'failed');
+    assert.equal(final.attempt, 1);
+    assert.equal(final.error, 'the report template is missing');
+    assert.equal(await jobsLeft(db, runId), 0);
+  });
+
+  it('keeps the tail of large output, from a whole line, and counts all of it', async () => {
+    await baton.schedule('chatty', null, 'reports:chatty');
+    const run = await finishedRun(db, await baton.trigger('chatty'));
+    assert.equal(run.status, 'succeeded');
+    assert.ok(Buffer.byteLength(run.stdout) <= 64 * 1024);
+    assert.match(run.stdout, /^line \d+\n/);
+    assert.ok(run.stdout.endsWith('line 9999\nline 10000\n'));
+    const written = Array.from({ length: 10_000 }, (_, i) => `line ${i + 1}\n`).join('');
+    assert.equal(Number(run.stdout_bytes), Buffer.byteLength(written));
+    assert.ok(written.endsWith(run.stdout));
   });
 
   it('is in the catalog with its description and the node that offers it', async () => {

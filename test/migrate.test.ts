@@ -1,12 +1,13 @@
 // Migrations: graphile-worker's and pgbaton's, idempotent, safe to run from many nodes at once.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 
 import type pg from 'pg';
 
 import { createLogger } from '../src/core/logger.ts';
 import { migrate, readMigrations } from '../src/db/migrate.ts';
-import { createTestDatabase, type TestDatabase, testPool } from './helpers/db.ts';
+import { createTestDatabase, type TestDatabase, testPool, withClient } from './helpers/db.ts';
 
 const schemas = { schema: 'baton', workerSchema: 'graphile_worker' };
 const logger = createLogger({ level: 'silent', pretty: false });
@@ -57,5 +58,53 @@ describe('migrate', () => {
       `select baton_two.job_identifier('shell') as identifier, baton_two.leader_lock_key() <> baton.leader_lock_key() as distinct_key`,
     );
     assert.deepEqual(rows[0], { identifier: 'baton_two:shell', distinct_key: true });
+  });
+});
+
+describe('migrate as a plain database owner', () => {
+  // Roles belong to the cluster: names of this run only, dropped afterwards.
+  const suffix = randomBytes(4).toString('hex');
+  const owner = `owner_${suffix}`;
+  const database = `owned_${suffix}`;
+  const schema = `acme_${suffix}`;
+  const adminUrl = process.env.BATON_TEST_ADMIN_URL!;
+  const admin = (sql: string) => withClient(adminUrl, (client) => client.query(sql));
+  let pool: pg.Pool;
+
+  before(async () => {
+    await admin(`create role ${owner} login`);
+    await admin(`create database ${database} owner ${owner} template template0`);
+    const url = new URL(adminUrl);
+    [url.username, url.pathname] = [owner, `/${database}`];
+    pool = testPool(url.toString());
+  });
+  after(async () => {
+    await pool.end();
+    await admin(`drop database if exists ${database} with (force)`);
+    for (const role of [`${schema}_admin`, `${schema}_reader`, owner]) await admin(`drop role if exists ${role}`);
+  });
+
+  it('installs everything but the roles it may not create, and grants them once a DBA has', async () => {
+    const { applied } = await migrate(pool, { schema, workerSchema: `gw_${suffix}` }, logger);
+    assert.equal(applied.length, readMigrations().length);
+    const exists = await pool.query(`select count(*)::int as roles from pg_roles where rolname like $1`, [
+      `${schema}_%`,
+    ]);
+    assert.equal(exists.rows[0].roles, 0);
+    await pool.query(`select ${schema}.schedule('a', '@daily', 'sql', '{"sql":"select 1"}')`);
+
+    await admin(`create role ${schema}_admin nologin; create role ${schema}_reader nologin`);
+    await pool.query(`select ${schema}.grant_roles()`);
+    const { rows } = await pool.query(
+      `select has_table_privilege($1, $3, 'select') as reads, has_table_privilege($1, $3, 'insert') as reader_writes,
+              has_function_privilege($2, $4, 'execute') as admin_schedules`,
+      [
+        `${schema}_reader`,
+        `${schema}_admin`,
+        `${schema}.schedules`,
+        `${schema}.schedule(text, text, text, jsonb, jsonb)`,
+      ],
+    );
+    assert.deepEqual(rows[0], { reads: true, reader_writes: false, admin_schedules: true });
   });
 });
