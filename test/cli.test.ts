@@ -17,7 +17,19 @@ describe('baton CLI', () => {
   it('lists its commands in --help', async () => {
     const { code, stdout } = await runBaton(['--help']);
     assert.equal(code, 0);
-    for (const command of ['dev', 'start', 'scheduler', 'worker', 'migrate', 'status'])
+    for (const command of [
+      'dev',
+      'start',
+      'scheduler',
+      'worker',
+      'migrate',
+      'status',
+      'run',
+      'logs',
+      'cancel',
+      'runs',
+      'tasks',
+    ])
       assert.match(stdout, new RegExp(`\\n  ${command} `));
     assert.match((await runBaton(['worker', '--help'])).stdout, /--shell/);
   });
@@ -56,9 +68,11 @@ describe('baton CLI', () => {
         return row?.status === 'succeeded' && row;
       });
       assert.equal(run.stdout, 'hello\n');
+      await db.query(`select baton.schedule('ping', '@daily', 'http', '{"url":"https://example.com/"}')`);
       const status = await runBaton(['status', '--json', '--database-url', db.url]);
       assert.equal(status.code, 0, status.stderr);
-      const { nodes, runsLastHour } = JSON.parse(status.stdout);
+      const { nodes, runsLastHour, unservedTasks } = JSON.parse(status.stdout);
+      assert.deepEqual(unservedTasks, [{ task: 'http', schedules: 1, pendingRuns: 0 }]);
       assert.deepEqual(
         nodes.map((n: { pid: number; isLeader: boolean; roles: string[] }) => [n.pid, n.isLeader, n.roles]),
         [[node.pid, true, ['scheduler', 'worker']]],
@@ -66,7 +80,9 @@ describe('baton CLI', () => {
       assert.deepEqual(runsLastHour, { succeeded: 1 });
       assert.match(
         (await runBaton(['status', '--database-url', db.url])).stdout,
-        new RegExp(`^leader: +\\w{8} \\(.+:${node.pid}\\)`),
+        new RegExp(
+          `^leader: +\\w{8} \\(.+:${node.pid}\\)(.*\n)*waiting: +no live worker offers http \\(schedules: 1, pending runs: 0\\)\n`,
+        ),
       );
     } finally {
       assert.equal(await node.stop('SIGTERM'), 0);

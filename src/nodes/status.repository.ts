@@ -21,6 +21,8 @@ export interface ClusterStatus {
   schedules: Record<string, number>;
   /** Runs fired in the last hour, by status. */
   runsLastHour: Record<string, number>;
+  /** Tasks that active schedules or pending runs need and no live worker offers: their runs wait. */
+  unservedTasks: Array<{ task: string; schedules: number; pendingRuns: number }>;
 }
 
 /** The cluster at a glance: nodes, schedules by state, the last hour's runs by status. */
@@ -34,7 +36,24 @@ export async function clusterStatus(db: Db, schema: string): Promise<ClusterStat
   const runs = await sql<{ key: string; count: number }>`
     select status as key, count(*)::int as count from ${sql.id(schema, 'runs')}
     where fire_at > now() - interval '1 hour' group by status`.execute(db);
+  const unserved = await sql<ClusterStatus['unservedTasks'][number]>`
+    select task, count(*) filter (where source = 'schedule')::int as schedules,
+           count(*) filter (where source = 'run')::int as "pendingRuns"
+    from (
+      select task, 'schedule' as source from ${sql.id(schema, 'schedule_status')}
+      where state in ('active', 'manual') and live_workers = 0
+      union all
+      select task, 'run' from ${sql.id(schema, 'runs')} r
+      where r.status = 'pending' and not exists (
+        select 1 from ${sql.id(schema, 'nodes')} n where r.task = any(n.tasks) and 'worker' = any(n.roles))
+    ) needed
+    group by task order by task`.execute(db);
   const counts = (rows: Array<{ key: string; count: number }>) =>
     Object.fromEntries(rows.map((row) => [row.key, row.count]));
-  return { nodes: nodes.rows, schedules: counts(schedules.rows), runsLastHour: counts(runs.rows) };
+  return {
+    nodes: nodes.rows,
+    schedules: counts(schedules.rows),
+    runsLastHour: counts(runs.rows),
+    unservedTasks: unserved.rows,
+  };
 }

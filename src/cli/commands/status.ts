@@ -17,7 +17,7 @@ export function registerStatus(program: Command): void {
     );
 }
 
-function formatStatus({ nodes, schedules, runsLastHour }: ClusterStatus): string {
+function formatStatus({ nodes, schedules, runsLastHour, unservedTasks }: ClusterStatus): string {
   const leader = nodes.find((node) => node.isLeader);
   const rows = nodes.map((node) => [
     node.isLeader ? '*' : ' ',
@@ -39,6 +39,10 @@ function formatStatus({ nodes, schedules, runsLastHour }: ClusterStatus): string
     ...table.map((line) => `  ${line}`),
     `schedules: ${counts(schedules)}`,
     `runs (1h): ${counts(runsLastHour)}`,
+    ...unservedTasks.map(
+      ({ task, schedules: scheduleCount, pendingRuns }) =>
+        `waiting:   no live worker offers ${task} (schedules: ${scheduleCount}, pending runs: ${pendingRuns})`,
+    ),
     '',
   ].join('\n');
 }
