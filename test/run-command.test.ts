@@ -50,6 +50,11 @@ describe('baton run', () => {
     const { code, stderr } = await baton(['run', '--timeout', 'soon', '--', 'date']);
     assert.equal(code, 125);
     assert.match(stderr, /^baton: timeout: "soon" is not valid/);
+    assert.deepEqual(await baton(['run', '--max-attempts', 'many', '--', 'date']), {
+      code: 125,
+      stdout: '',
+      stderr: 'baton: --max-attempts: "many" is not a whole number\n',
+    });
   });
 
   it('streams output as it comes; logs and cancel work on it from another terminal', async () => {

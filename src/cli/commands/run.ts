@@ -2,6 +2,7 @@ import { constants } from 'node:os';
 
 import type { Command } from 'commander';
 
+import { BatonError } from '../../core/errors.ts';
 import { isFinal, type Run } from '../../runs/run.table.ts';
 import { printRunOutput } from '../run-output.ts';
 import { repeatable, withBaton, wrapHandler } from '../runtime.ts';
@@ -46,7 +47,7 @@ export function registerRun(program: Command): void {
               name: options.name,
               ...(options.timeout ? { timeout: options.timeout } : {}),
               ...(options.queue ? { queue: options.queue } : {}),
-              ...(options.maxAttempts ? { maxAttempts: Number(options.maxAttempts) } : {}),
+              ...(options.maxAttempts ? { maxAttempts: wholeNumber('--max-attempts', options.maxAttempts) } : {}),
             });
             const shell = (await baton.tasks()).find((task) => task.name === 'shell');
             if (!shell?.liveWorkers) {
@@ -79,11 +80,16 @@ export function registerRun(program: Command): void {
     );
 }
 
+function wholeNumber(option: string, value: string): number {
+  if (!/^\d+$/.test(value)) throw new BatonError(`${option}: "${value}" is not a whole number`, 'invalid');
+  return Number(value);
+}
+
 function shellPayload(command: string[], options: RunOptions): Record<string, unknown> {
   const env = Object.fromEntries(
     options.env.map((pair) => {
       const at = pair.indexOf('=');
-      if (at <= 0) throw new Error(`--env ${pair}: expected NAME=VALUE`);
+      if (at <= 0) throw new BatonError(`--env ${pair}: expected NAME=VALUE`, 'invalid');
       return [pair.slice(0, at), pair.slice(at + 1)];
     }),
   );
