@@ -1,4 +1,4 @@
-// Helpers shared by the benchmarks (bench/latency.ts, bench/compare.ts): statistics, clean-up
+// Helpers shared by the benchmarks (bench/latency.ts, bench/tasks.ts, bench/compare.ts, …): statistics, clean-up
 // that also runs on Ctrl-C, throwaway databases, `baton start` as a child process, the report file.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -200,7 +200,8 @@ const reportPath = 'docs/benchmarks.md';
 
 /**
  * Rewrites one section of docs/benchmarks.md (`<!-- bench:KEY -->…<!-- /bench:KEY -->`) and keeps the others:
- * bench/latency.ts writes one per server, bench/compare.ts the `compare` section, which goes last.
+ * bench/latency.ts writes one per server, bench/tasks.ts one per server (`tasks:…`), bench/compare.ts the
+ * `compare` section, which goes last.
  */
 export function writeReport(key: string, section: string): string {
   const old = existsSync(reportPath) ? readFileSync(reportPath, 'utf8') : '';
@@ -210,12 +211,15 @@ export function writeReport(key: string, section: string): string {
   sections.set(key, `<!-- bench:${key} -->\n${section}\n<!-- /bench:${key} -->\n`);
   const head = `# Latency benchmarks
 
-Written by \`bench/latency.ts\`, one section per server, and by \`bench/compare.ts\` (the comparison with other schedulers,
-last). pgbaton runs as \`baton start\` in its own process; T0 is taken just before a statement is sent, the end is the
+Written by \`bench/latency.ts\`, one section per server, by \`bench/tasks.ts\` (what a run of each task type costs), one
+section per server after those, and by \`bench/compare.ts\` (the comparison with other schedulers, last). In the latency
+sections pgbaton runs as \`baton start\` in its own process; T0 is taken just before a statement is sent, the end is the
 run's \`started_at\` (same host clock). "fire txn begins" is the leader's fire transaction (\`runs.enqueued_at\`).
 Targets: change → task start p95 < 20 ms; every-second cron lateness p95 < 20 ms.
 `;
-  const rank = (k: string) => (k === 'embedded' ? 0 : k === 'compare' ? 2 : 1);
+  // latency's sections, then tasks' (embedded first in each), then compare.
+  const rank = (k: string) =>
+    k === 'compare' ? 4 : (k.startsWith('tasks:') ? 2 : 0) + (k === 'embedded' || k === 'tasks:embedded' ? 0 : 1);
   const order = [...sections.keys()].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   writeFileSync(reportPath, [head, ...order.map((k) => sections.get(k)!)].join('\n'));
   return reportPath;
