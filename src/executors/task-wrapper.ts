@@ -90,8 +90,7 @@ async function runAttempt(task: TaskDefinition, payload: unknown, helpers: JobHe
           run.timeout_ms,
         )
       : undefined;
-  const onShutdown = () => controller.abort(new RunAbortedError('the worker shut down during the run', 'failed'));
-  helpers.abortSignal?.addEventListener('abort', onShutdown, { once: true });
+  deps.activeRuns.abortAllOn(helpers.abortSignal);
   const output = new RunOutputCapture({
     ...deps.output,
     logger,
@@ -134,7 +133,6 @@ async function runAttempt(task: TaskDefinition, payload: unknown, helpers: JobHe
     error = cause?.message ?? errorMessage(thrown);
   } finally {
     clearTimeout(timeout);
-    helpers.abortSignal?.removeEventListener('abort', onShutdown);
     deps.activeRuns.release(runId);
   }
   const captured = await output.stop();
