@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { setImmediate } from 'node:timers/promises';
 import { describe, it } from 'node:test';
+import { setImmediate } from 'node:timers/promises';
 
 import { ActiveRuns } from '../../src/executors/active-runs.ts';
 import { RunAbortedError } from '../../src/executors/executor.ts';
