@@ -419,3 +419,52 @@ begin
   return run;
 end
 $$;
+
+-- unschedule(purge) deletes the runs of that schedule only, not ad-hoc runs that
+-- happen to carry its name.
+create or replace function :SCHEMA.unschedule(name text, purge boolean default false) returns boolean
+language plpgsql as $$
+declare
+  deleted_id bigint;
+begin
+  delete from :SCHEMA.schedules s where s.name = unschedule.name returning id into deleted_id;
+  if not found then
+    perform :SCHEMA._not_found('schedule', name);
+  end if;
+  if purge then
+    delete from :SCHEMA.runs r
+    where r.schedule_id is null and r.schedule_name = unschedule.name and r.kind <> 'adhoc';
+  end if;
+  return true;
+end
+$$;
+
+-- trigger() checks the payload it merged, as a schedule's is checked: a bad one is
+-- refused by the statement, not by a worker later.
+create or replace function :SCHEMA.trigger(name text, payload jsonb default null) returns bigint
+language plpgsql as $$
+declare
+  run :SCHEMA.runs;
+  err text;
+begin
+  if jsonb_typeof(payload) not in ('object', 'null') then
+    perform :SCHEMA._invalid('payload', 'must be a JSON object');
+  end if;
+  insert into :SCHEMA.runs (schedule_id, schedule_name, kind, fire_at, task, payload, queue, priority,
+                            max_attempts, timeout)
+  select s.id, s.name, 'manual', now(), s.task, s.payload || coalesce(nullif(trigger.payload, 'null'), '{}'), s.queue,
+         s.priority, s.max_attempts, s.timeout
+  from :SCHEMA.schedules s
+  where s.name = trigger.name
+  returning * into run;
+  if not found then
+    perform :SCHEMA._not_found('schedule', name);
+  end if;
+  err := :SCHEMA.task_payload_error(run.task, run.payload);
+  if err is not null then
+    raise exception using errcode = 'BT400', message = err, column = 'payload';
+  end if;
+  perform :SCHEMA._enqueue(run);
+  return run.id;
+end
+$$;

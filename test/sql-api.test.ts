@@ -193,6 +193,66 @@ describe('validation names the field', () => {
       /expected 5 fields/,
     ],
     [
+      `select baton.schedule('x', null, 'shell', '{"command":"date","directory":"/tmp"}')`,
+      'BT400',
+      'payload',
+      /^payload\.directory: the shell task takes no "directory" \(it takes command, cwd, env, timeout\)/,
+    ],
+    [
+      `select baton.schedule('x', null, 'shell', '{"command":[]}')`,
+      'BT400',
+      'payload',
+      /^payload\.command: the shell task needs "command"/,
+    ],
+    [
+      `select baton.schedule('x', null, 'shell', '{"command":"date","env":{"N":1}}')`,
+      'BT400',
+      'payload',
+      /^payload\.env: must be an object of strings/,
+    ],
+    [
+      `select baton.schedule('x', null, 'shell', '{"command":"date","timeout":"5 ms"}')`,
+      'BT400',
+      'payload',
+      /^payload\.timeout: "5 ms" must be at least 1 second/,
+    ],
+    [
+      `select baton.schedule('x', null, 'sql', '{"sql":"select 1","database":"host=db user=admin"}')`,
+      'BT400',
+      'payload',
+      /^payload\.database: must be the name of a database in the worker's config .* never a connection string/,
+    ],
+    [
+      `select baton.schedule('x', null, 'http', '{"url":"https://user:pw@example.com/"}')`,
+      'BT400',
+      'payload',
+      /^payload\.url: must not carry credentials/,
+    ],
+    [
+      `select baton.schedule('x', null, 'http', '{"url":"https://example.com/","body":"x"}')`,
+      'BT400',
+      'payload',
+      /^payload\.body: a GET request carries no body/,
+    ],
+    [
+      `select baton.schedule('x', null, 'http', '{"url":"https://example.com/","headers":{"authorization":{"env":"HOME"}}}')`,
+      'BT400',
+      'payload',
+      /^payload\.headers: must be an object whose values are strings or \{"secret": "NAME"\}/,
+    ],
+    [
+      `select baton.schedule('x', null, 'http', '{"url":"https://example.com/","expect_status":[200, 999]}')`,
+      'BT400',
+      'payload',
+      /^payload\.expect_status: /,
+    ],
+    [
+      `select baton.schedule('x', null, 'billing:invoce', '{}')`,
+      'BT400',
+      'task',
+      /^task: "billing:invoce" has never been published by a worker \(known: http, shell, sql\)/,
+    ],
+    [
       `update baton.schedules set timezone = 'Nowhere/Town' where name = 'e'`,
       'BT400',
       'timezone',
@@ -243,6 +303,21 @@ describe('pause, resume, unschedule, trigger', () => {
     await rejects(`select baton.unschedule('gone')`, 'BT404', undefined, /does not exist/);
   });
 
+  it('unschedule with purge deletes the runs of that schedule, not ad-hoc runs of the same name', async () => {
+    await db.query(`select baton.schedule('purged', null, 'sql', '{"sql":"select 1"}')`);
+    const { run_id } = await db.one(`select baton.trigger('purged') as run_id`);
+    const { adhoc_id } = await db.one(`select baton.run('sql', '{"sql":"select 2"}', '{"name":"purged"}') as adhoc_id`);
+    await db.query(`select baton.unschedule('purged', purge => true)`);
+    const left = await db.query(`select id from baton.runs where id in ($1, $2)`, [run_id, adhoc_id]);
+    assert.deepEqual(left, [{ id: adhoc_id }]);
+  });
+
+  it('trigger checks the payload it merged', async () => {
+    await db.query(`select baton.schedule('merged', null, 'shell', '{"command":"date"}')`);
+    await rejects(`select baton.trigger('merged', '{"command":5}')`, 'BT400', 'payload', /^payload\.command: /);
+    assert.deepEqual(await db.query(`select 1 from baton.runs where schedule_name = 'merged'`), [], 'no run was made');
+  });
+
   it('trigger enqueues a pending run and its graphile-worker job, merging the payload', async () => {
     await db.query(
       `select baton.schedule('t', '0 0 1 1 *', 'shell', '{"command":"echo a","cwd":"/tmp"}', '{"enabled":false}')`,
@@ -266,6 +341,42 @@ describe('pause, resume, unschedule, trigger', () => {
     await rejects(`select baton.trigger('t', '[1]')`, 'BT400', 'payload', /must be a JSON object/);
     await rejects(`select baton.trigger('nope')`, 'BT404', undefined, /does not exist/);
   });
+});
+
+describe('baton.run() (ad-hoc runs)', () => {
+  it('enqueues a run of no schedule, with its options, and a job for it', async () => {
+    const { run_id } = await db.one(
+      `select baton.run('shell', '{"command":"date"}', '{"name":"once","timeout":"30s","queue":"q","max_attempts":2}') as run_id`,
+    );
+    const run = await db.one(
+      `select kind, schedule_id, schedule_name, status, timeout::text, queue, max_attempts, job_id is not null as queued
+       from baton.runs where id = $1`,
+      [run_id],
+    );
+    assert.deepEqual(run, {
+      kind: 'adhoc',
+      schedule_id: null,
+      schedule_name: 'once',
+      status: 'pending',
+      timeout: '00:00:30',
+      queue: 'q',
+      max_attempts: 2,
+      queued: true,
+    });
+  });
+
+  const cases: Array<[string, string, RegExp]> = [
+    [`select baton.run('shell', '{"command":"date"}', '{"colour":"red"}')`, 'colour', /is not an option of a run/],
+    [`select baton.run('shell', '{"command":"date"}', '{"timeout":"soon"}')`, 'timeout', /"soon" is not valid/],
+    [`select baton.run('shell', '{"command":"date"}', '{"timeout":"10 ms"}')`, 'timeout', /must be at least 1 second/],
+    [`select baton.run('shell', '{"command":"date"}', '{"priority":99999}')`, 'priority', /between -32768 and 32767/],
+    [`select baton.run('shell', '{"command":"date"}', '{"name":"no spaces"}')`, 'name', /must be 1-128 characters/],
+    [`select baton.run('shell', '{"cmd":"date"}')`, 'payload', /^payload\.cmd: the shell task takes no "cmd"/],
+    [`select baton.run('no:such-task', '{}')`, 'task', /has never been published by a worker/],
+  ];
+  for (const [sql, column, message] of cases) {
+    it(`refuses ${column}: ${sql.slice(17, 100)}`, () => rejects(sql, 'BT400', column, message));
+  }
 });
 
 describe('change notifications', () => {
