@@ -62,6 +62,24 @@ describe('the sql task', () => {
     assert.equal(await sleepingBackends(db), 0);
   });
 
+  it('is cancelled even when the cancel comes while it is still connecting', async () => {
+    // Cancel the moment the run is marked running (its NOTIFY), before the statement is sent.
+    const listener = await db.listen('baton:runs', (payload) => {
+      const { id, status } = JSON.parse(payload) as { id: number; status: string };
+      if (status === 'running') void db.query(`select baton.cancel($1)`, [id]);
+    });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const runId = await triggerRun(db, `early-cancel-${i}`, 'sql', { sql: 'select pg_sleep(60)' });
+        const run = await runWhen(db, runId, 'to be cancelled', (row) => row.status === 'cancelled', 5_000);
+        assert.equal(run.status, 'cancelled');
+      }
+    } finally {
+      await listener.end();
+    }
+    assert.equal(await sleepingBackends(db), 0);
+  });
+
   it('keeps the tail of many notices, from a whole line', async () => {
     const sql = `do $$ begin for i in 1..100 loop raise notice 'line %', i; end loop; end $$`;
     const run = await finishedRun(db, await triggerRun(db, 'chatty', 'sql', { sql }));

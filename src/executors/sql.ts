@@ -1,4 +1,5 @@
 import { errorMessage } from '../core/errors.ts';
+import { sleep } from '../core/sleep.ts';
 import type { Client, Connections } from '../db/pool.ts';
 import { refused, RunAbortedError, type TaskDefinition, TaskFailedError } from './executor.ts';
 
@@ -6,6 +7,9 @@ export interface SqlSettings {
   /** Databases a run may name in payload.database: name → connection string. */
   sqlDatabases: Readonly<Record<string, string>>;
 }
+
+/** Between two cancels of the same run's statement. */
+const cancelRetryMs = 250;
 
 /** SQLSTATE of a statement cancelled, by statement_timeout or by pg_cancel_backend. */
 const queryCanceled = '57014';
@@ -43,9 +47,19 @@ export function sqlTask(connections: Connections, settings: SqlSettings): TaskDe
       client.on('notice', (notice) => context.stderr.write(`${notice.severity ?? 'NOTICE'}:  ${notice.message}\n`));
       // pg sets processID from the server's BackendKeyData; its types leave it out.
       const backendPid = (client as Client & { processID: number }).processID;
-      const cancel = () => void cancelBackend(() => connect('cancel'), backendPid);
-      context.signal.addEventListener('abort', cancel, { once: true });
+      // A cancel that reaches the server between two statements is lost, so an abort
+      // keeps cancelling until the statements are done.
+      let done = false;
+      const cancel = async () => {
+        while (!done) {
+          await cancelBackend(() => connect('cancel'), backendPid);
+          await sleep(cancelRetryMs);
+        }
+      };
+      const onAbort = () => void cancel();
+      context.signal.addEventListener('abort', onAbort, { once: true });
       try {
+        context.signal.throwIfAborted(); // aborted while connecting
         if (context.timeoutMs !== null) {
           await client.query(`select set_config('statement_timeout', $1, false)`, [
             String(Math.ceil(context.timeoutMs)),
@@ -66,7 +80,8 @@ export function sqlTask(connections: Connections, settings: SqlSettings): TaskDe
         }
         throw new TaskFailedError(code ? `${errorMessage(error)} (SQLSTATE ${code})` : errorMessage(error));
       } finally {
-        context.signal.removeEventListener('abort', cancel);
+        done = true;
+        context.signal.removeEventListener('abort', onAbort);
         await client.end().catch(() => undefined);
       }
     },

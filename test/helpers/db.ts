@@ -10,6 +10,8 @@ export interface TestDatabase {
   /** The first row; throws if there is none. */
   one<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R>;
   drop(): Promise<void>;
+  /** A session of its own LISTENing on `channel`; end() it when done. */
+  listen(channel: string, onNotification: (payload: string) => void): Promise<pg.Client>;
 }
 
 /**
@@ -37,6 +39,13 @@ export async function createTestDatabase({ empty = false } = {}): Promise<TestDa
       const [row] = (await client.query(text, values)).rows;
       if (!row) throw new Error(`no row from: ${text}`);
       return row;
+    },
+    async listen(channel, onNotification) {
+      const listener = new pg.Client({ connectionString: url });
+      await listener.connect();
+      listener.on('notification', (message) => onNotification(message.payload ?? ''));
+      await listener.query(`listen "${channel}"`);
+      return listener;
     },
     async drop() {
       await client.end();

@@ -17,11 +17,21 @@ export async function triggerRun(
 }
 
 /** The run's row once it satisfies `done`. */
-export function runWhen(db: TestDatabase, runId: string, what: string, done: (run: RunRow) => boolean) {
-  return waitFor(`run ${runId} ${what}`, async () => {
-    const run = await db.one<RunRow>(`select * from baton.runs where id = $1`, [runId]);
-    return done(run) && run;
-  });
+export function runWhen(
+  db: TestDatabase,
+  runId: string,
+  what: string,
+  done: (run: RunRow) => boolean,
+  timeoutMs?: number,
+) {
+  return waitFor(
+    `run ${runId} ${what}`,
+    async () => {
+      const run = await db.one<RunRow>(`select * from baton.runs where id = $1`, [runId]);
+      return done(run) && run;
+    },
+    { timeoutMs },
+  );
 }
 
 /** The run's row once it is finished. */
