@@ -39,12 +39,21 @@ export function finishedRun(db: TestDatabase, runId: string) {
   return runWhen(db, runId, 'to finish', (run) => run.finished_at !== null);
 }
 
-/** The graphile-worker jobs left for a run: none once it is final (no retry pending). */
+/**
+ * The graphile-worker jobs left for a run: none once it is final and no retry is
+ * pending. graphile-worker deletes a job only after its task returned, a moment after
+ * the run was recorded, so this waits (a bounded while) for the count to reach 0.
+ */
 export async function jobsLeft(db: TestDatabase, runId: string): Promise<number> {
-  const { count } = await db.one(`select count(*)::int as count from graphile_worker.jobs where key = $1`, [
-    `baton:run:${runId}`,
-  ]);
-  return count as number;
+  const count = async () =>
+    (
+      await db.one<{ count: number }>(`select count(*)::int as count from graphile_worker.jobs where key = $1`, [
+        `baton:run:${runId}`,
+      ])
+    ).count;
+  return waitFor('the run to have no job left', async () => ((await count()) === 0 ? 0 : undefined), {
+    timeoutMs: 3_000,
+  }).catch(count);
 }
 
 /** A baton.runs row as pg returns it (columns as named in SQL). */
