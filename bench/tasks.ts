@@ -12,7 +12,7 @@ import { pino } from 'pino';
 
 import { Baton } from '../src/baton.ts';
 import { redactUrl } from '../src/core/logger.ts';
-import { finalStatuses, type RunStatus } from '../src/runs/run.table.ts';
+import { isFinal, type RunStatus } from '../src/runs/run.table.ts';
 import {
   cleanups,
   clockOffset,
@@ -323,7 +323,7 @@ async function main(): Promise<void> {
   ];
   const wait = await listenForDone(batonUrl, 'baton:runs', (payload) => {
     const { id, status } = JSON.parse(payload) as { id: number; status: RunStatus };
-    return finalStatuses.includes(status) ? String(id) : undefined;
+    return isFinal(status) ? String(id) : undefined;
   });
   const results: TaskResult[] = [];
   await withClient(batonUrl, async (client) => {

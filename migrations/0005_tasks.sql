@@ -163,26 +163,34 @@ language sql stable as $$
   where not exists (select 1 from :SCHEMA.tasks t where t.name = task)
 $$;
 
--- The second validation trigger on schedules (after schedules_validate): the task and its payload.
-create function :SCHEMA._validate_schedule_task() returns trigger
-language plpgsql as $$
+-- Raises BT400 when the payload does not suit the task or, unless allow_unknown,
+-- no worker has published the task. What schedules, trigger() and run() all check.
+create function :SCHEMA._check_task(task text, payload jsonb, allow_unknown boolean) returns void
+language plpgsql stable as $$
 declare
   err text;
 begin
-  if tg_op = 'UPDATE' and new.task = old.task and new.payload = old.payload
-     and new.allow_unknown_task >= old.allow_unknown_task then
-    return new;
-  end if;
-  err := :SCHEMA.task_payload_error(new.task, new.payload);
+  err := :SCHEMA.task_payload_error(task, payload);
   if err is not null then
     -- The message names the payload's own field (payload.url); COLUMN the column.
     raise exception using errcode = 'BT400', message = err, column = 'payload';
   end if;
-  if not new.allow_unknown_task then
-    err := :SCHEMA._unknown_task_error(new.task);
+  if not allow_unknown then
+    err := :SCHEMA._unknown_task_error(task);
     if err is not null then
       perform :SCHEMA._invalid('task', err);
     end if;
+  end if;
+end
+$$;
+
+-- The second validation trigger on schedules (after schedules_validate): the task and its payload.
+create function :SCHEMA._validate_schedule_task() returns trigger
+language plpgsql as $$
+begin
+  if tg_op = 'INSERT' or new.task <> old.task or new.payload <> old.payload
+     or new.allow_unknown_task < old.allow_unknown_task then
+    perform :SCHEMA._check_task(new.task, new.payload, new.allow_unknown_task);
   end if;
   return new;
 end
@@ -280,7 +288,6 @@ language plpgsql as $$
 declare
   option_names text[] := array['name', 'queue', 'priority', 'max_attempts', 'timeout'];
   key text;
-  err text;
   -- The options as a runs row: 'name' is the run's schedule_name.
   o :SCHEMA.runs;
   new_run :SCHEMA.runs;
@@ -307,14 +314,7 @@ begin
     perform :SCHEMA._invalid('name', format(
       '"%s" must be 1-128 characters of letters, digits and _ . : / -, starting with a letter or digit', o.schedule_name));
   end if;
-  err := :SCHEMA._unknown_task_error(task);
-  if err is not null then
-    perform :SCHEMA._invalid('task', err);
-  end if;
-  err := :SCHEMA.task_payload_error(task, payload);
-  if err is not null then
-    raise exception using errcode = 'BT400', message = err, column = 'payload';
-  end if;
+  perform :SCHEMA._check_task(task, payload, false);
   if o.queue is not null and o.queue !~ '^[A-Za-z0-9_.:/-]{1,128}$' then
     perform :SCHEMA._invalid('queue', format('"%s" must be 1-128 characters of letters, digits and _ . : / -', o.queue));
   end if;
@@ -386,7 +386,7 @@ select
   recent.succeeded as succeeded_24h,
   recent.failed as failed_24h,
   recent.missed as missed_24h,
-  (select count(*)::int from :SCHEMA.nodes n where s.task = any(n.tasks) and 'worker' = any(n.roles)) as live_workers
+  coalesce((select c.live_workers from :SCHEMA.task_catalog c where c.name = s.task), 0) as live_workers
 from :SCHEMA.schedules s
 left join :SCHEMA.schedule_state st on st.schedule_id = s.id
 left join lateral (
@@ -445,7 +445,6 @@ create or replace function :SCHEMA.trigger(name text, payload jsonb default null
 language plpgsql as $$
 declare
   run :SCHEMA.runs;
-  err text;
 begin
   if jsonb_typeof(payload) not in ('object', 'null') then
     perform :SCHEMA._invalid('payload', 'must be a JSON object');
@@ -460,10 +459,8 @@ begin
   if not found then
     perform :SCHEMA._not_found('schedule', name);
   end if;
-  err := :SCHEMA.task_payload_error(run.task, run.payload);
-  if err is not null then
-    raise exception using errcode = 'BT400', message = err, column = 'payload';
-  end if;
+  -- The task was checked when the schedule was written.
+  perform :SCHEMA._check_task(run.task, run.payload, true);
   perform :SCHEMA._enqueue(run);
   return run.id;
 end

@@ -10,22 +10,19 @@
 -- graphile-worker's schema or on baton.runs; EXECUTE on them is taken from PUBLIC
 -- and given to the admin role only.
 
-alter function :SCHEMA.schedule(text, text, text, jsonb, jsonb) security definer set search_path = pg_catalog, pg_temp;
-alter function :SCHEMA.unschedule(text, boolean) security definer set search_path = pg_catalog, pg_temp;
-alter function :SCHEMA.pause(text) security definer set search_path = pg_catalog, pg_temp;
-alter function :SCHEMA.resume(text) security definer set search_path = pg_catalog, pg_temp;
-alter function :SCHEMA.trigger(text, jsonb) security definer set search_path = pg_catalog, pg_temp;
-alter function :SCHEMA.cancel(bigint) security definer set search_path = pg_catalog, pg_temp;
-alter function :SCHEMA.run(text, jsonb, jsonb) security definer set search_path = pg_catalog, pg_temp;
-revoke execute on function
-  :SCHEMA.schedule(text, text, text, jsonb, jsonb),
-  :SCHEMA.unschedule(text, boolean),
-  :SCHEMA.pause(text),
-  :SCHEMA.resume(text),
-  :SCHEMA.trigger(text, jsonb),
-  :SCHEMA.cancel(bigint),
-  :SCHEMA.run(text, jsonb, jsonb)
-from public;
+do $$
+declare
+  api regprocedure;
+begin
+  foreach api in array array[
+    ':SCHEMA.schedule(text, text, text, jsonb, jsonb)', ':SCHEMA.unschedule(text, boolean)', ':SCHEMA.pause(text)',
+    ':SCHEMA.resume(text)', ':SCHEMA.trigger(text, jsonb)', ':SCHEMA.cancel(bigint)', ':SCHEMA.run(text, jsonb, jsonb)'
+  ]::regprocedure[] loop
+    execute format('alter function %s security definer set search_path = pg_catalog, pg_temp', api);
+    execute format('revoke execute on function %s from public', api);
+  end loop;
+end
+$$;
 
 -- Validation caches zone names as it meets them; an admin writing schedules
 -- directly must not need write access to the cache.
@@ -42,6 +39,7 @@ declare
   admin text := :SCHEMA_LITERAL || '_admin';
   may_create boolean := (select rolsuper or rolcreaterole from pg_roles where rolname = current_user);
   role_name text;
+  api regprocedure;
 begin
   foreach role_name in array array[reader, admin] loop
     if not exists (select 1 from pg_roles where rolname = role_name) then
@@ -66,9 +64,13 @@ begin
     execute format('grant usage on schema %I to %I', :SCHEMA_LITERAL, admin);
     execute format('grant select on all tables in schema %I to %I', :SCHEMA_LITERAL, admin);
     execute format('grant insert, update, delete on %I.schedules to %I', :SCHEMA_LITERAL, admin);
-    execute format('grant execute on function %1$I.schedule(text, text, text, jsonb, jsonb), %1$I.unschedule(text, boolean),
-      %1$I.pause(text), %1$I.resume(text), %1$I.trigger(text, jsonb), %1$I.cancel(bigint), %1$I.run(text, jsonb, jsonb)
-      to %2$I', :SCHEMA_LITERAL, admin);
+    -- The API's writers are the schema's SECURITY DEFINER functions (see above).
+    for api in
+      select p.oid::regprocedure from pg_proc p
+      where p.pronamespace = :SCHEMA_LITERAL::regnamespace and p.prosecdef
+    loop
+      execute format('grant execute on function %s to %I', api, admin);
+    end loop;
   end if;
 end
 $$;

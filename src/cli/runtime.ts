@@ -81,6 +81,18 @@ export function wrapHandler<A extends unknown[]>(
   };
 }
 
+/** Runs `fn`, calling `onSignal` instead of exiting on each SIGINT or SIGTERM meanwhile. */
+export async function handlingSignals<T>(onSignal: () => void, fn: () => Promise<T>): Promise<T> {
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await fn();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
 /**
  * Keeps a long-running command alive until SIGTERM or SIGINT, then runs `stop`
  * once. A second signal exits at once.

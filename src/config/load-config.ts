@@ -8,16 +8,14 @@ type EnvInput = Omit<ConfigInput, 'scheduler' | 'worker' | 'retention'> & {
 };
 
 const flag = (value: string) => /^(1|true|yes|on)$/i.test(value);
-/** A list setting: a JSON array, or else `separator`-separated items. */
-const list = (value: string, separator: string | null) =>
-  value.trimStart().startsWith('[')
-    ? (JSON.parse(value) as unknown)
-    : separator === null
-      ? [value]
-      : value
-          .split(separator)
-          .map((item) => item.trim())
-          .filter(Boolean);
+/** A list setting: a JSON array, or else the items `plain` reads from the value. */
+const list = (value: string, plain: (value: string) => string[]): unknown =>
+  value.trimStart().startsWith('[') ? JSON.parse(value) : plain(value);
+const commaSeparated = (value: string) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 
 /** BATON_* variables and the settings they set (DATABASE_URL sets databaseUrl). */
 const envSettings: Record<string, (input: EnvInput, value: string) => void> = {
@@ -34,9 +32,9 @@ const envSettings: Record<string, (input: EnvInput, value: string) => void> = {
   BATON_CONCURRENCY: (input, value) => (input.worker.concurrency = value),
   BATON_SHELL: (input, value) => (input.worker.shell = flag(value)),
   // Commands may contain commas: one pattern, or a JSON array of them.
-  BATON_SHELL_ALLOW: (input, value) => (input.worker.shellAllow = list(value, null)),
+  BATON_SHELL_ALLOW: (input, value) => (input.worker.shellAllow = list(value, (pattern) => [pattern])),
   BATON_SQL: (input, value) => (input.worker.sql = flag(value)),
-  BATON_HTTP_ALLOW: (input, value) => (input.worker.httpAllow = list(value, ',')),
+  BATON_HTTP_ALLOW: (input, value) => (input.worker.httpAllow = list(value, commaSeparated)),
   BATON_POLL_INTERVAL_MS: (input, value) => (input.worker.pollIntervalMs = value),
   BATON_OUTPUT_LIMIT_BYTES: (input, value) => (input.worker.outputLimitBytes = value),
   BATON_OUTPUT_FLUSH_MS: (input, value) => (input.worker.outputFlushMs = value),

@@ -34,7 +34,7 @@ export interface TaskOutcome {
 /** A task: built-in (shell, sql, http) or registered by the embedding app. Throw to fail the attempt. */
 export type TaskFunction = (payload: Record<string, unknown>, context: TaskContext) => Promise<TaskOutcome | void>;
 
-/** A task with what the catalog (baton.tasks, `baton tasks`) says of it. */
+/** A task with what the catalog (baton.tasks, `baton tasks`) says of it (the built-ins' descriptions are in the catalog already). */
 export interface TaskDefinition {
   run: TaskFunction;
   description?: string;

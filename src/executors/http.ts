@@ -37,7 +37,6 @@ interface HttpRequest {
  */
 export function httpTask(settings: HttpSettings): TaskDefinition {
   return {
-    description: 'calls an HTTP endpoint on a host the worker allows',
     run: async (payload, context) => {
       const request = parsePayload(payload, settings.secrets);
       const started = performance.now();

@@ -9,18 +9,23 @@ export class OutputTail implements RunOutput {
   #size = 0;
   /** Bytes were dropped and the kept tail starts inside a line. */
   #cutMidLine = false;
-  /** Every byte written, kept or not: a follower tells from it what it has not seen. */
-  bytes = 0;
+  #bytes = 0;
 
   constructor(private readonly limit: number) {}
 
   write(chunk: string | Uint8Array): void {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk);
+    const buffer =
+      typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (buffer.length === 0) return;
     this.#chunks.push(buffer);
     this.#size += buffer.length;
-    this.bytes += buffer.length;
+    this.#bytes += buffer.length;
     if (this.#size > this.limit * 2) this.#compact();
+  }
+
+  /** Every byte written, kept or not: a follower tells from it what it has not seen. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   toString(): string {

@@ -44,7 +44,6 @@ function parsePayload(payload: Record<string, unknown>): ShellPayload {
 export function shellTask(settings: ShellSettings): TaskDefinition {
   const allow = settings.shellAllow.map(commandPattern);
   return {
-    description: 'runs a command (/bin/sh -c or argv) on a worker started with shell enabled',
     run: async (payload, context) => {
       const shell = parsePayload(payload);
       const refusal = shellRefusal(shell.command, shell.env, allow);

@@ -24,7 +24,6 @@ const queryCanceled = '57014';
  */
 export function sqlTask(connections: Connections, settings: SqlSettings): TaskDefinition {
   return {
-    description: 'runs SQL in this database or one the worker names in its config',
     run: async (payload, context) => {
       const { sql: text, database } = payload;
       if (typeof text !== 'string' || text.trim() === '') throw refused('payload.sql must be a non-empty string');

@@ -43,9 +43,9 @@ export async function clusterStatus(db: Db, schema: string): Promise<ClusterStat
       select task, 'schedule' as source from ${sql.id(schema, 'schedule_status')}
       where state in ('active', 'manual') and live_workers = 0
       union all
-      select task, 'run' from ${sql.id(schema, 'runs')} r
-      where r.status = 'pending' and not exists (
-        select 1 from ${sql.id(schema, 'nodes')} n where r.task = any(n.tasks) and 'worker' = any(n.roles))
+      select r.task, 'run' from ${sql.id(schema, 'runs')} r
+      left join ${sql.id(schema, 'task_catalog')} c on c.name = r.task
+      where r.status = 'pending' and coalesce(c.live_workers, 0) = 0
     ) needed
     group by task order by task`.execute(db);
   const counts = (rows: Array<{ key: string; count: number }>) =>

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 
-import type { Db } from '../db/database.ts';
+import { columnNames, type Db } from '../db/database.ts';
 import type { Run, RunStatus } from './run.table.ts';
 
 /** The options of an ad-hoc run (baton.run). Intervals as Postgres text ('30 seconds'). */
@@ -69,11 +69,10 @@ export async function createAdHocRun(
   schema: string,
   task: string,
   payload: Record<string, unknown>,
-  { maxAttempts, ...options }: AdHocRunOptions = {},
+  options: AdHocRunOptions = {},
 ): Promise<string> {
-  const sqlOptions = { ...options, ...(maxAttempts === undefined ? {} : { max_attempts: maxAttempts }) };
   const { rows } = await sql<{ id: string }>`
-    select ${sql.id(schema, 'run')}(${task}, ${JSON.stringify(payload)}::jsonb, ${JSON.stringify(sqlOptions)}::jsonb) as id`.execute(
+    select ${sql.id(schema, 'run')}(${task}, ${JSON.stringify(payload)}::jsonb, ${JSON.stringify(columnNames(options))}::jsonb) as id`.execute(
     db,
   );
   return rows[0]!.id;

@@ -39,14 +39,7 @@ export interface RunsTable {
 export type Run = Selectable<RunsTable>;
 
 /** Statuses a run does not leave. */
-export const finalStatuses: readonly RunStatus[] = [
-  'succeeded',
-  'failed',
-  'timed_out',
-  'cancelled',
-  'skipped',
-  'missed',
-];
+const finalStatuses: readonly RunStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'missed'];
 
 export function isFinal(status: RunStatus): boolean {
   return finalStatuses.includes(status);

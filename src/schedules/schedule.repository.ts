@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 
-import type { Db } from '../db/database.ts';
+import { columnNames, type Db } from '../db/database.ts';
 import type { Schedule, ScheduleOptions } from './schedule.table.ts';
 
 /** Intervals come back as Postgres text, not pg's interval objects. */
@@ -31,8 +31,6 @@ const columns = [
   'updatedAt',
 ] as const;
 
-const snakeCase = (key: string) => key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
-
 /** Upserts through <schema>.schedule(), so the library validates exactly like SQL users are validated. */
 export async function upsertSchedule(
   db: Db,
@@ -45,9 +43,7 @@ export async function upsertSchedule(
     options?: ScheduleOptions;
   },
 ): Promise<Schedule> {
-  const options = Object.fromEntries(
-    Object.entries(input.options ?? {}).map(([key, value]) => [snakeCase(key), value]),
-  );
+  const options = columnNames(input.options ?? {});
   await sql`
     select id from ${sql.id(schema, 'schedule')}(${input.name}, ${input.spec}, ${input.task},
       ${JSON.stringify(input.payload ?? {})}::jsonb, ${JSON.stringify(options)}::jsonb)`.execute(db);

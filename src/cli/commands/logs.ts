@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 
 import { printRunOutput } from '../run-output.ts';
-import { withBaton, wrapHandler } from '../runtime.ts';
+import { handlingSignals, withBaton, wrapHandler } from '../runtime.ts';
 
 /** `baton logs RUN [--follow]`: a run's stdout and stderr, as kept on the run. */
 export function registerLogs(program: Command): void {
@@ -13,17 +13,13 @@ export function registerLogs(program: Command): void {
     .action(
       wrapHandler(async (runId: string, options: { follow?: boolean }, cmd: Command) => {
         const stop = new AbortController();
-        const onSignal = () => stop.abort();
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-        try {
-          await withBaton(cmd, (baton) =>
-            printRunOutput(baton, runId, { follow: options.follow ?? false, signal: stop.signal }),
-          );
-        } finally {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-        }
+        await handlingSignals(
+          () => stop.abort(),
+          () =>
+            withBaton(cmd, (baton) =>
+              printRunOutput(baton, runId, { follow: options.follow ?? false, signal: stop.signal }),
+            ),
+        );
       }),
     );
 }

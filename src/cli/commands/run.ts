@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { BatonError } from '../../core/errors.ts';
 import { isFinal, type Run } from '../../runs/run.table.ts';
 import { printRunOutput } from '../run-output.ts';
-import { repeatable, withBaton, wrapHandler } from '../runtime.ts';
+import { handlingSignals, repeatable, withBaton, wrapHandler } from '../runtime.ts';
 
 interface RunOptions {
   name: string;
@@ -121,14 +121,7 @@ async function followUntilFinal(
     process.stderr.write(`baton: cancelling run ${runId} (again to stop following)\n`);
     cancel().catch((error: unknown) => process.stderr.write(`baton: could not cancel: ${String(error)}\n`));
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    return await follow(stopFollowing.signal);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  return handlingSignals(onSignal, () => follow(stopFollowing.signal));
 }
 
 /** The run's outcome as a shell would report it: its exit code, 128 + signal, 124 for a timeout (like timeout(1)). */
