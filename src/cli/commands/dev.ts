@@ -57,7 +57,7 @@ export function registerDev(program: Command): void {
               { description: 'created by baton dev' },
             );
           }
-          printBanner(config.databaseUrl!, config.schema, options.demo);
+          printBanner(config.databaseUrl!, config.schema, options.demo, embedded?.dataDir);
           await untilSignal(() => baton.stop());
         } finally {
           await embedded?.stop();
@@ -66,12 +66,13 @@ export function registerDev(program: Command): void {
     );
 }
 
-function printBanner(databaseUrl: string, schema: string, withDemo: boolean): void {
+function printBanner(databaseUrl: string, schema: string, withDemo: boolean, dataDir: string | undefined): void {
   const url = redactUrl(databaseUrl);
   const lines = [
     '',
     'pgbaton dev is running: scheduler, worker (shell and http enabled) and Postgres.',
     `  database   ${url}`,
+    dataDir ? `  data       ${dataDir}` : '',
     `  psql       psql ${url}`,
     `  try        select ${schema}.schedule('tick', '*/2 * * * * *', 'shell', '{"command":"date"}');`,
     `             select * from ${schema}.schedule_status;`,
