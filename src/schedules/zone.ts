@@ -26,16 +26,61 @@ function formatter(timezone: string): Intl.DateTimeFormat {
 
 /** The local wall time of an instant, as wall ms (milliseconds kept). */
 export function wallOf(instantMs: number, timezone: string): number {
+  return instantMs + offsetAt(instantMs, timezone);
+}
+
+/** The zone's offset at an instant, asked of Intl (a few microseconds); offsetAt caches it. */
+function measuredOffset(instantMs: number, timezone: string): number {
   const parts: Record<string, number> = {};
   for (const { type, value } of formatter(timezone).formatToParts(instantMs)) parts[type] = Number(value);
   const seconds = Math.floor(instantMs / 1000) * 1000;
-  const wall = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
-  return wall + (instantMs - seconds);
+  return Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!) - seconds;
 }
 
-/** Offset of the zone from UTC at an instant, in ms (positive east of Greenwich). */
+/** One day of a zone: its offset, and where it changes within the day if it does. */
+interface ZoneDay {
+  before: number;
+  after: number;
+  /** The first instant with the `after` offset; Infinity when the day has one offset. */
+  changesAt: number;
+}
+
+const dayMs = 86_400_000;
+/** Days cached per zone before its cache starts over. */
+const maxCachedDays = 10_000;
+const zoneDays = new Map<string, Map<number, ZoneDay>>();
+
+/**
+ * Offset of the zone from UTC at an instant, in ms (positive east of Greenwich).
+ * Cached per zone and UTC day; a transition inside a day is found once, by
+ * bisection (no zone changes its offset twice within a day).
+ */
 export function offsetAt(instantMs: number, timezone: string): number {
-  return wallOf(instantMs, timezone) - instantMs;
+  const day = Math.floor(instantMs / dayMs);
+  let days = zoneDays.get(timezone);
+  if (!days) zoneDays.set(timezone, (days = new Map()));
+  let cached = days.get(day);
+  if (!cached) {
+    if (days.size >= maxCachedDays) days.clear();
+    cached = measureDay(day * dayMs, timezone);
+    days.set(day, cached);
+  }
+  return instantMs < cached.changesAt ? cached.before : cached.after;
+}
+
+function measureDay(startMs: number, timezone: string): ZoneDay {
+  const before = measuredOffset(startMs, timezone);
+  const after = measuredOffset(startMs + dayMs, timezone);
+  if (before === after) return { before, after, changesAt: Infinity };
+  // Invariant: the offset at low is `before`, at high it is not. Clocks change on whole seconds.
+  let low = startMs;
+  let high = startMs + dayMs;
+  while (high - low > 1000) {
+    const middle = low + Math.floor((high - low) / 2000) * 1000;
+    if (measuredOffset(middle, timezone) === before) low = middle;
+    else high = middle;
+  }
+  return { before, after: measuredOffset(high, timezone), changesAt: high };
 }
 
 /** No zone has moved its clocks twice within this span of one wall time. */
