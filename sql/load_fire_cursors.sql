@@ -1,4 +1,5 @@
--- Last fires recorded since $1: what another leader fired while this node stood by.
-select schedule_id, last_fire_at
+-- What the leader published since $1: the last fire it decided and its plan, per
+-- schedule. A node taking over catches up with what was fired while it stood by.
+select schedule_id, last_fire_at, next_fire_at, last_error
 from :SCHEMA.schedule_state
-where updated_at >= $1::timestamptz and last_fire_at is not null
+where updated_at >= $1::timestamptz

@@ -1,5 +1,6 @@
--- Every schedule, or only the one with id $1, with the ledger's last fire and the
--- database's clock (the planner's cursor for takeovers starts there).
+-- One page of schedules, in id order after $1, with what schedule_state holds for each:
+-- the ones with ids $2, or those changed since $3, or those due by $4 or not yet
+-- published (a cold start loads these first), or all of them; at most $5 rows.
 select
   s.id,
   s.name,
@@ -16,8 +17,16 @@ select
   coalesce(extract(epoch from s.jitter)::float8 * 1000, 0) as jitter_ms,
   s.created_at,
   s.updated_at,
+  st.schedule_id is not null as has_state,
   st.last_fire_at,
-  now() as loaded_at
+  st.next_fire_at,
+  st.last_error
 from :SCHEMA.schedules s
 left join :SCHEMA.schedule_state st on st.schedule_id = s.id
-where $1::bigint is null or s.id = $1::bigint
+where s.id > $1::bigint
+  and ($2::bigint[] is null or s.id = any($2::bigint[]))
+  and ($3::timestamptz is null or s.updated_at >= $3::timestamptz)
+  and ($4::timestamptz is null or st.schedule_id is null or st.next_fire_at <= $4::timestamptz
+       or st.updated_at < s.updated_at)
+order by s.id
+limit $5::int

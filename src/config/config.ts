@@ -29,6 +29,11 @@ export const configSchema = z
         resyncIntervalMs: ms(1_000).default(300_000),
         /** A fire later than this is a misfire and follows the schedule's misfire policy. */
         misfireGraceMs: ms(0).default(1_000),
+        /**
+         * Most fires in one fire statement: an instant with more due fires is enqueued in
+         * several, so it never holds the lock session for long.
+         */
+        fireBatchSize: ms(1).default(5_000),
       })
       .prefault({}),
     worker: z

@@ -29,6 +29,7 @@ const envSettings: Record<string, (input: EnvInput, value: string) => void> = {
   BATON_SESSION_TIMEOUT_MS: (input, value) => (input.scheduler.sessionTimeoutMs = value),
   BATON_RESYNC_INTERVAL_MS: (input, value) => (input.scheduler.resyncIntervalMs = value),
   BATON_MISFIRE_GRACE_MS: (input, value) => (input.scheduler.misfireGraceMs = value),
+  BATON_FIRE_BATCH: (input, value) => (input.scheduler.fireBatchSize = value),
   BATON_CONCURRENCY: (input, value) => (input.worker.concurrency = value),
   BATON_SHELL: (input, value) => (input.worker.shell = flag(value)),
   // Commands may contain commas: one pattern, or a JSON array of them.

@@ -47,13 +47,18 @@ export async function runSessionLoop(options: {
   }
 }
 
-/** Settles when the session breaks or its owner stops: what a session waits on while it serves. */
+/**
+ * Settles when the session breaks or its owner stops: what a session waits on while it serves.
+ * The abort listener goes with the session, so a long-lived signal does not collect one per reconnect.
+ */
 export function untilBrokenOrStopped({ broken, signal }: Session): Promise<Error | undefined> {
-  return Promise.race([
-    broken,
-    new Promise<undefined>((resolve) => {
-      if (signal.aborted) resolve(undefined);
-      signal.addEventListener('abort', () => resolve(undefined), { once: true });
-    }),
-  ]);
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void broken.then((error) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(error);
+    });
+  });
 }

@@ -3,6 +3,7 @@ import { bindSchemas, readPackageFile, type SqlSchemas } from './sql-text.ts';
 /** The hand-written statements in sql/, one file each, named after what they do. */
 const statementNames = [
   'load_schedules',
+  'count_schedules',
   'load_fire_cursors',
   'fire',
   'save_plan',

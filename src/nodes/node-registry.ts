@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 import { errorMessage } from '../core/errors.ts';
 import type { BatonEvents } from '../core/events.ts';
@@ -17,6 +18,8 @@ export class NodeRegistry {
   readonly #unsubscribe: Array<() => void> = [];
   /** Writes in flight (heartbeats, events), so stop() never races a late upsert that would bring the row back. */
   #writes: Promise<void> = Promise.resolve();
+  /** How long the event loop stalls: a scheduler's lead must never depend on it (reported in baton.nodes). */
+  readonly #loopDelay = monitorEventLoopDelay({ resolution: 10 });
 
   constructor(
     private readonly deps: {
@@ -39,6 +42,7 @@ export class NodeRegistry {
 
   async start(): Promise<void> {
     const { events, heartbeatMs, pool, statements, tasks, roles } = this.deps;
+    this.#loopDelay.enable();
     if (roles.includes('worker')) {
       await pool.query(statements.publish_tasks, [
         tasks.map((task) => task.name),
@@ -70,6 +74,7 @@ export class NodeRegistry {
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    this.#loopDelay.disable();
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
     await this.#writes;
     await this.deps.pool.query(this.deps.statements.delete_node, [this.deps.nodeId]).catch(() => undefined);
@@ -101,6 +106,9 @@ export class NodeRegistry {
         version,
         tasks.map((task) => task.name),
         lockIds(),
+        // The histogram records in ns; a sampler of 10 ms resolution adds about that much to every figure.
+        this.#loopDelay.max / 1e6,
+        this.#loopDelay.percentile(99) / 1e6,
       ]);
     } catch (error) {
       logger.warn({ err: errorMessage(error) }, 'node heartbeat failed');

@@ -1,3 +1,5 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+
 import type { Clock } from '../core/clock.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { BatonEvents } from '../core/events.ts';
@@ -6,47 +8,85 @@ import type { Pool } from '../db/pool.ts';
 import type { Statements } from '../db/statements.ts';
 import type { Elector } from '../leader/elector.ts';
 import type { ScheduleChange } from '../listener/change-listener.ts';
-import { jitterOf, Plan, type PlanEntry } from '../schedules/plan.ts';
+import { isStored, nextFireOf, Plan, type PlanEntry, type PlanState } from '../schedules/plan.ts';
 import { planEntryFromRow, type ScheduleRow } from '../schedules/schedule-row.ts';
-import { nextFireAfter } from '../schedules/timing.ts';
-import { decideMisfires } from './policies.ts';
+import { decideDue } from './policies.ts';
 
 export interface PlannerSettings {
   misfireGraceMs: number;
   resyncIntervalMs: number;
+  fireBatchSize: number;
 }
 
-/** Most instants enumerated for one schedule in one pass; the rest follow in the next pass. */
-const maxInstantsPerPass = 1_000;
-/** Longest single timer wait: long waits drift, so the planner re-checks the clock at least this often. */
-const maxTimerMs = 1_000;
-/** Pause after a failed planner step (a database error, say) before trying again. */
+/** Longest idle wait: long timers drift, so the planner re-checks the clock at least this often. */
+const maxWaitMs = 1_000;
+/** Pause after a failed step (a database error, say) before trying again. */
 const stepRetryMs = 1_000;
-/** Takeover looks this far behind the last full load for fires another leader made (commit lag). */
-const cursorRefreshMarginMs = 60_000;
+/** Rows per page of a load, and per reload of changed schedules: one step plans them in a few ms. */
+const pageSize = 2_000;
+/** Entries handled between two yields to the event loop. */
+const sliceSize = 1_000;
+/** Most plan states published in one statement. */
+const publishSize = 5_000;
+/** A cold start first loads what is due within this, or was never published. */
+const soonMs = 60_000;
+/** Changes are read back this far before the last load, for commit lag and clocks. */
+const marginMs = 60_000;
+/** Most instants one schedule fires in one pass under misfire `all`; the rest follow. */
+const maxFiresPerEntry = 100;
+
+/** A load in pages: `soon` then `all` at a cold start (a full load), `changed` for a resync. */
+interface Load {
+  phase: 'soon' | 'all' | 'changed';
+  afterId: string;
+  /** Database time when the load began: the next resync reads changes from there. */
+  startedAt: Date;
+  startedMs: number;
+  rows: number;
+}
 
 interface FireRow {
   schedule_id: string;
   fire_at: string;
   status: 'pending' | 'missed';
   reason: string | null;
+  missed_through: string | null;
+  missed_count: number | null;
+}
+
+interface StateRow {
+  schedule_id: string;
+  next_fire_at: string | null;
+  error: string | null;
 }
 
 /**
  * Keeps the plan current on every node (a warm standby), and on the leader turns
- * due fires into ledger rows and jobs. Every change to the plan runs through one
- * queue, so notifications, resyncs and fires never interleave.
+ * due fires into ledger rows and jobs. One loop does the work in bounded steps
+ * (a page of rows, a batch of fires), most urgent first, and yields to the event
+ * loop between them: nothing it does can starve the leader's heartbeat.
  */
 export class Planner {
   readonly #plan = new Plan();
-  #queue: Promise<void> = Promise.resolve();
-  #timer: NodeJS.Timeout | undefined;
-  #resyncTimer: NodeJS.Timeout | undefined;
+  readonly #unsubscribe: Array<() => void> = [];
+  readonly #changed = new Set<string>();
+  #loop: Promise<void> | undefined;
   #stopped = true;
-  /** After a failed step, no timer fires before this instant. */
-  #pausedUntil = 0;
-  /** Database time of the last full load. */
-  #loadedAt: Date | undefined;
+  /** Ends the current idle wait early: set while waiting, if news may cut the wait short. */
+  #wake: (() => void) | undefined;
+  /** Ends the current idle wait, whatever it waits for: on stop. */
+  #endWait: (() => void) | undefined;
+  #resyncTimer: NodeJS.Timeout | undefined;
+  #resyncWanted = false;
+  #takeOverWanted = false;
+  #publishWanted = false;
+  #load: Load | undefined;
+  /** Database time at which the last completed load began; undefined before the first. */
+  #syncedAt: Date | undefined;
+  /** Since when this node may not know what the leader published (see #takeOver). */
+  #stateKnownUntil: Date | undefined;
+  /** After a failed fire, none is tried before this instant. */
+  #retryAt = 0;
 
   constructor(
     private readonly deps: {
@@ -60,210 +100,339 @@ export class Planner {
     },
   ) {}
 
-  readonly #unsubscribe: Array<() => void> = [];
-
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
-    const { events, settings } = this.deps;
+    const { events, settings, clock } = this.deps;
     this.#unsubscribe.push(
-      events.on('leader:acquired', () => this.#enqueue(() => this.#takeOver())),
-      events.on('leader:lost', () => this.#arm()),
+      events.on('leader:acquired', () => {
+        this.#takeOverWanted = true;
+        this.#nudge();
+      }),
+      events.on('leader:lost', () => {
+        this.#stateKnownUntil = new Date(clock.now());
+        this.#nudge();
+      }),
     );
     this.#resyncTimer = setInterval(() => this.onChange({ op: 'resync' }), settings.resyncIntervalMs);
+    this.#resyncWanted = true;
+    this.#loop = this.#run();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#timer);
     clearInterval(this.#resyncTimer);
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
-    await this.#queue;
+    this.#endWait?.();
+    await this.#loop;
   }
 
   /** Feed from the change listener. */
   onChange(change: ScheduleChange): void {
-    this.#enqueue(() => (change.op === 'resync' ? this.#resync() : this.#reload(change.id)));
+    if (change.op === 'resync') this.#resyncWanted = true;
+    else this.#changed.add(change.id);
+    this.#nudge();
   }
 
-  #enqueue(work: () => Promise<void>): void {
-    this.#queue = this.#queue
-      .then(() => (this.#stopped ? undefined : work()))
-      .catch((error: unknown) => {
-        this.deps.logger.error({ err: errorMessage(error) }, 'planner step failed; resyncing in a second');
-        this.#pausedUntil = this.deps.clock.now() + stepRetryMs;
-        setTimeout(() => this.onChange({ op: 'resync' }), stepRetryMs).unref();
-      })
-      .finally(() => this.#arm());
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      try {
+        if (await this.#step()) await yieldToLoop();
+        else await this.#idle(this.#waitMs(), true);
+      } catch (error) {
+        this.deps.logger.error({ err: errorMessage(error) }, 'planner step failed; trying again in a second');
+        await this.#idle(stepRetryMs, false);
+      }
+    }
   }
 
-  async #resync(): Promise<void> {
-    const rows = await this.#load(null);
-    const errorsBefore = new Map([...this.#plan.entries()].map((entry) => [entry.id, entry.error]));
-    this.#plan.clear();
-    const planned = rows.map((row) => this.#planRow(row, errorsBefore.get(row.id)));
-    this.#loadedAt = rows[0]?.loaded_at ?? this.#loadedAt;
-    this.deps.events.emit('plan:resynced', { schedules: rows.length });
-    await this.#publish(planned);
+  /** One bounded piece of work, the most urgent first; false when there is nothing to do now. */
+  async #step(): Promise<boolean> {
+    const leading = this.deps.elector.isLeader;
+    if (this.#changed.size > 0) await this.#reloadChanged();
+    else if (leading && this.#takeOverWanted) await this.#takeOver();
+    else if (leading && this.#fireIsDue()) await this.#fireDue();
+    else if (leading && this.#publishWanted) await this.#publishBacklog();
+    else if (this.#load) await this.#loadPage(this.#load);
+    else if (this.#resyncWanted) await this.#beginLoad();
+    else return false;
+    return true;
   }
 
-  async #reload(id: string): Promise<void> {
-    const [row] = await this.#load(id);
-    if (!row) {
-      this.#plan.delete(id);
+  #fireIsDue(): boolean {
+    const now = this.deps.clock.now();
+    const earliest = this.#plan.earliest();
+    return earliest !== null && earliest <= now && now >= this.#retryAt;
+  }
+
+  /** Until the earliest fire (if leading), or a nudge, or at most maxWaitMs. */
+  #waitMs(): number {
+    const earliest = this.deps.elector.isLeader ? this.#plan.earliest() : null;
+    if (earliest === null) return maxWaitMs;
+    return Math.min(Math.max(earliest, this.#retryAt) - this.deps.clock.now(), maxWaitMs);
+  }
+
+  #idle(ms: number, nudgeable: boolean): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      // Timers can wake early: the loop re-checks the clock and waits again if so.
+      const timer = setTimeout(done, Math.max(ms, 0));
+      this.#wake = nudgeable ? done : undefined;
+      this.#endWait = done;
+    });
+  }
+
+  #nudge(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  async #query(filter: { afterId?: string; ids?: string[]; since?: Date; dueBy?: Date }): Promise<ScheduleRow[]> {
+    const { rows } = await this.deps.pool.query<ScheduleRow>(this.deps.statements.load_schedules, [
+      filter.afterId ?? '0',
+      filter.ids ?? null,
+      filter.since ?? null,
+      filter.dueBy ?? null,
+      pageSize,
+    ]);
+    return rows;
+  }
+
+  /** Schedules named by notifications, a page at a time. */
+  async #reloadChanged(): Promise<void> {
+    const ids = [...this.#changed].slice(0, pageSize);
+    const rows = await this.#query({ ids });
+    for (const id of ids) this.#changed.delete(id);
+    const found = new Set(rows.map((row) => row.id));
+    for (const id of ids) if (!found.has(id)) this.#plan.delete(id);
+    const now = this.deps.clock.now();
+    // A fire due now publishes the plan with it: one round trip less on the change → run path.
+    const entries = rows.map((row) => this.#planRow(row));
+    await this.#publish(entries.filter((entry) => entry.dueMs === null || entry.dueMs > now));
+  }
+
+  async #beginLoad(): Promise<void> {
+    const { rows } = await this.deps.pool.query<{ schedules: number; at: Date }>(this.deps.statements.count_schedules);
+    const startedAt = rows[0]!.at;
+    this.#resyncWanted = false;
+    const first = this.#syncedAt === undefined;
+    if (first) this.#plan.beginLoad();
+    this.#load = { phase: first ? 'soon' : 'changed', afterId: '0', startedAt, startedMs: performance.now(), rows: 0 };
+  }
+
+  async #loadPage(load: Load): Promise<void> {
+    const rows = await this.#query({
+      afterId: load.afterId,
+      since: load.phase === 'changed' ? new Date(this.#syncedAt!.getTime() - marginMs) : undefined,
+      dueBy: load.phase === 'soon' ? new Date(load.startedAt.getTime() + soonMs) : undefined,
+    });
+    const entries: PlanEntry[] = [];
+    for (const row of rows) {
+      // `all` after `soon`: what `soon` loaded is as fresh, and NOTIFY kept it so.
+      if (load.phase === 'all' && this.#plan.loadedNow(row.id)) continue;
+      entries.push(this.#planRow(row));
+    }
+    load.rows += entries.length;
+    load.afterId = rows.at(-1)?.id ?? load.afterId;
+    await this.#publish(entries);
+    if (rows.length === pageSize) return;
+    if (load.phase === 'soon') Object.assign(load, { phase: 'all', afterId: '0' });
+    else await this.#finishLoad(load);
+  }
+
+  async #finishLoad(load: Load): Promise<void> {
+    const { logger, statements, pool, events } = this.deps;
+    this.#load = undefined;
+    const ms = Math.round(performance.now() - load.startedMs);
+    if (load.phase === 'all') {
+      const dropped = this.#plan.dropUnloaded();
+      this.#syncedAt = load.startedAt;
+      this.#stateKnownUntil ??= load.startedAt;
+      logger.info({ schedules: this.#plan.size, dropped, ms }, 'plan loaded');
+      events.emit('plan:resynced', { schedules: this.#plan.size });
       return;
     }
-    const entry = this.#planRow(row, this.#plan.get(id)?.error);
-    // A fire due now publishes the plan with it: one round trip less on the change → run path.
-    if (entry.nextMs === null || entry.nextMs > this.deps.clock.now()) await this.#publish([entry]);
+    // Every row changed since the last load is in; if the counts differ, a change escaped
+    // (a delete, or a transaction longer than the margin): load everything again.
+    const { rows } = await pool.query<{ schedules: number }>(statements.count_schedules);
+    this.#syncedAt = load.startedAt;
+    if (rows[0]!.schedules === this.#plan.size) {
+      logger.debug({ changed: load.rows, ms }, 'plan resynced');
+      return;
+    }
+    logger.info(
+      { planned: this.#plan.size, schedules: rows[0]!.schedules },
+      'plan differs from the table; reloading it',
+    );
+    this.#plan.beginLoad();
+    this.#load = { ...load, phase: 'all', afterId: '0', startedMs: performance.now(), rows: 0 };
   }
 
-  /** Plans a row; a planning error is reported once, when it appears, not at every resync. */
-  #planRow(row: ScheduleRow, errorBefore: string | null | undefined): PlanEntry {
+  /** Plans a row; a planning error is reported once, when it appears, not at every load of every node. */
+  #planRow(row: ScheduleRow): PlanEntry {
+    const before = this.#plan.get(row.id);
     const entry = this.#plan.set(planEntryFromRow(row));
-    if (entry.error && entry.error !== errorBefore) {
+    const known = before ? before.error : entry.stored?.error;
+    if (entry.error && entry.error !== known) {
       this.deps.events.emit('schedule:invalid', { scheduleId: entry.id, name: entry.name, error: entry.error });
     }
     return entry;
   }
 
-  async #load(id: string | null): Promise<ScheduleRow[]> {
-    const { rows } = await this.deps.pool.query<ScheduleRow>(this.deps.statements.load_schedules, [id]);
-    return rows;
+  /**
+   * A new leader catches up with what the previous one decided while this node
+   * stood by (schedule_state since then), then publishes what its plan changed.
+   */
+  async #takeOver(): Promise<void> {
+    const since = this.#stateKnownUntil ?? this.#load?.startedAt;
+    if (since) {
+      const { rows } = await this.deps.pool.query<{
+        schedule_id: string;
+        last_fire_at: Date | null;
+        next_fire_at: Date | null;
+        last_error: string | null;
+      }>(this.deps.statements.load_fire_cursors, [new Date(since.getTime() - marginMs)]);
+      await inSlices(rows, (row) => {
+        if (row.last_fire_at) this.#plan.advance(row.schedule_id, row.last_fire_at.getTime());
+        this.#plan.markStored(row.schedule_id, { nextMs: row.next_fire_at?.getTime() ?? null, error: row.last_error });
+      });
+    }
+    this.#takeOverWanted = false;
+    this.#stateKnownUntil = undefined;
+    this.#publishWanted = true;
   }
 
-  /** A new leader catches up with what the previous one fired, then publishes its whole plan. */
-  async #takeOver(): Promise<void> {
-    if (this.#loadedAt === undefined) return; // the first resync will publish
-    const since = new Date(this.#loadedAt.getTime() - cursorRefreshMarginMs);
-    const { rows } = await this.deps.pool.query<{ schedule_id: string; last_fire_at: Date }>(
-      this.deps.statements.load_fire_cursors,
-      [since],
-    );
-    for (const row of rows) this.#plan.advance(row.schedule_id, row.last_fire_at.getTime());
-    await this.#publish([...this.#plan.entries()]);
+  /** Publishes a batch of the plan states schedule_state does not hold yet. */
+  async #publishBacklog(): Promise<void> {
+    const backlog: PlanEntry[] = [];
+    for (const entry of this.#plan.entries()) {
+      if (!isStored(entry)) backlog.push(entry);
+      if (backlog.length === publishSize) break;
+    }
+    await this.#publish(backlog);
+    if (backlog.length < publishSize) this.#publishWanted = false;
   }
 
   /** The leader writes next fire and errors to schedule_state, where people read them. */
   async #publish(entries: PlanEntry[]): Promise<void> {
-    if (!this.deps.elector.isLeader || entries.length === 0) return;
-    await this.deps.pool.query(this.deps.statements.save_plan, [JSON.stringify(entries.map(planState))]);
+    const changed = entries.filter((entry) => !isStored(entry));
+    if (!this.deps.elector.isLeader || changed.length === 0) return;
+    await this.deps.pool.query(this.deps.statements.save_plan, [JSON.stringify(changed.map(stateRow))]);
+    for (const entry of changed) this.#plan.markStored(entry.id, { nextMs: entry.nextMs, error: entry.error });
   }
 
-  /** One timer, for the earliest fire; only the leader fires. */
-  #arm(): void {
-    clearTimeout(this.#timer);
-    if (this.#stopped || !this.deps.elector.isLeader) return;
-    const earliest = this.#plan.earliest();
-    if (earliest === null) return;
-    const waitMs = Math.min(Math.max(earliest, this.#pausedUntil) - this.deps.clock.now(), maxTimerMs);
-    const fire = () => this.#enqueue(() => this.#fireDue());
-    // setTimeout(0) waits at least 1 ms; a fire already due goes at the next turn of the loop.
-    if (waitMs <= 0) setImmediate(fire);
-    else this.#timer = setTimeout(fire, waitMs);
-  }
-
+  /** One batch of due fires: decided here, committed by one statement on the lock session. */
   async #fireDue(): Promise<void> {
-    const { clock, elector, settings, events } = this.deps;
+    const { clock, settings, events } = this.deps;
     const now = clock.now();
-    // Timers can wake early: whatever is not yet due waits for the next arm().
-    const due = this.#plan.due(now);
-    if (due.length === 0 || !elector.isLeader) return;
-
+    const due = this.#plan.takeDue(now, settings.fireBatchSize);
     const fires: FireRow[] = [];
-    const cursors = new Map<string, number>();
-    for (const entry of due) {
-      const { expired, instants, more } = dueInstants(entry, now, settings.misfireGraceMs);
-      if (expired !== null) {
-        const window = `${Math.max(entry.catchupWindowMs, settings.misfireGraceMs)} ms`;
-        fires.push(
-          fireRow(
-            entry.id,
-            expired,
-            'missed',
-            `older than the catch-up window (${window}); later misses up to the window are not recorded one by one`,
-          ),
-        );
-      }
-      const lateBy = (at: number) => now - at - jitterOf(entry.id, at, entry.jitterMs);
-      const decision = decideMisfires(entry.misfire, instants, lateBy, settings.misfireGraceMs, more);
-      for (const at of decision.fire) fires.push(fireRow(entry.id, at, 'pending', null));
-      for (const at of decision.missed) {
-        fires.push(fireRow(entry.id, at, 'missed', `no leader fired it in time (misfire policy ${entry.misfire})`));
-      }
-      cursors.set(entry.id, instants.at(-1) ?? expired ?? now);
-    }
-
+    const advanced = new Map<string, { cursorMs: number; state: PlanState }>();
+    await inSlices(due, (entry) => {
+      const decision = decideDue(entry, now, settings.misfireGraceMs, maxFiresPerEntry);
+      for (const at of decision.fire) fires.push(fireRow(entry.id, at));
+      for (const gap of decision.missed) fires.push(missedRow(entry.id, gap));
+      const cursorMs = Math.max(entry.cursorMs, decision.cursorMs);
+      advanced.set(entry.id, { cursorMs, state: { nextMs: nextFireOf(entry, cursorMs), error: entry.error } });
+    });
     const started = clock.now();
-    const created = await this.#commitFires(fires, cursors, due);
-    if (created.length > 0) {
-      events.emit('fire:enqueued', {
-        runs: created.map((run) => ({
-          id: run.id,
-          scheduleName: run.schedule_name,
-          fireAt: run.fire_at,
-          status: run.status,
-        })),
-        latencyMs: clock.now() - started,
-      });
-    }
+    const created = await this.#commitFires(fires, advanced, now);
+    if (created.length === 0) return;
+    events.emit('fire:enqueued', {
+      runs: created.map((run) => ({
+        id: run.id,
+        scheduleName: run.schedule_name,
+        fireAt: run.fire_at,
+        status: run.status,
+      })),
+      latencyMs: clock.now() - started,
+    });
   }
 
-  /** The fire statement, on the lock session: ledger rows, jobs and the advanced plan commit together. */
-  async #commitFires(fires: FireRow[], cursors: Map<string, number>, due: PlanEntry[]) {
+  /**
+   * The fire statement, on the lock session: ledger rows, jobs and the advanced plan
+   * commit together. If it fails, the entries go back as they were and are tried
+   * again in a second (a lost lead leaves them to the new leader).
+   */
+  async #commitFires(fires: FireRow[], advanced: Map<string, { cursorMs: number; state: PlanState }>, now: number) {
     const { elector, statements, logger } = this.deps;
-    // The plan moves ahead optimistically; if the statement fails, the due entries are put back.
-    const advanced = [...cursors].flatMap(([id, cursor]) => this.#plan.advance(id, cursor) ?? []);
+    const plan: StateRow[] = [...advanced].map(([id, { state }]) => ({
+      schedule_id: id,
+      next_fire_at: state.nextMs === null ? null : new Date(state.nextMs).toISOString(),
+      error: state.error,
+    }));
     try {
       const { rows } = await elector.runFenced((client, lockKey) =>
         client.query<{ id: string; schedule_name: string; fire_at: Date; status: string }>(statements.fire, [
           JSON.stringify(fires),
-          JSON.stringify(advanced.map(planState)),
+          JSON.stringify(plan),
           lockKey,
         ]),
       );
+      await inSlices([...advanced], ([id, { cursorMs, state }]) => {
+        this.#plan.advance(id, cursorMs);
+        this.#plan.markStored(id, state);
+      });
       return rows;
     } catch (error) {
-      for (const entry of due) this.#plan.set(entry);
-      if (elector.isLeader) throw error;
-      logger.info({ err: errorMessage(error) }, 'lost the lead before the fires committed; the new leader fires them');
+      this.#plan.restore(advanced.keys());
+      if (elector.isLeader) {
+        this.#retryAt = now + stepRetryMs;
+        logger.error(
+          { err: errorMessage(error), fires: fires.length },
+          'fire statement failed; trying again in a second',
+        );
+      } else {
+        logger.info(
+          { err: errorMessage(error) },
+          'lost the lead before the fires committed; the new leader fires them',
+        );
+      }
       return [];
     }
   }
 }
 
-/**
- * The instants of an entry that are due at `now` (their jitter included), oldest
- * first: from its next fire, but never further back than its catch-up window (at
- * least the grace period).
- */
-function dueInstants(
-  entry: PlanEntry,
-  now: number,
-  graceMs: number,
-): { expired: number | null; instants: number[]; more: boolean } {
-  const windowStart = now - Math.max(entry.catchupWindowMs, graceMs);
-  const instants: number[] = [];
-  let at: number | null = entry.nextMs;
-  let expired: number | null = null;
-  if (at !== null && at < windowStart && entry.timing) {
-    expired = at;
-    at = nextFireAfter(entry.timing, windowStart - 1);
+/** Calls fn on each item, yielding to the event loop after every sliceSize of them. */
+async function inSlices<T>(items: readonly T[], fn: (item: T) => void): Promise<void> {
+  for (let start = 0; start < items.length; start += sliceSize) {
+    if (start > 0) await yieldToLoop();
+    for (const item of items.slice(start, start + sliceSize)) fn(item);
   }
-  const isDue = (instant: number | null): instant is number =>
-    instant !== null && instant + jitterOf(entry.id, instant, entry.jitterMs) <= now;
-  while (isDue(at) && instants.length < maxInstantsPerPass) {
-    instants.push(at);
-    at = entry.timing && nextFireAfter(entry.timing, at);
-  }
-  return { expired, instants, more: isDue(at) };
 }
 
-function fireRow(scheduleId: string, at: number, status: FireRow['status'], reason: string | null): FireRow {
-  return { schedule_id: scheduleId, fire_at: new Date(at).toISOString(), status, reason };
+function fireRow(scheduleId: string, at: number): FireRow {
+  const fireAt = new Date(at).toISOString();
+  return {
+    schedule_id: scheduleId,
+    fire_at: fireAt,
+    status: 'pending',
+    reason: null,
+    missed_through: null,
+    missed_count: null,
+  };
 }
 
-function planState(entry: PlanEntry) {
+function missedRow(
+  scheduleId: string,
+  gap: { firstMs: number; lastMs: number; count: number | null; reason: string },
+): FireRow {
+  return {
+    schedule_id: scheduleId,
+    fire_at: new Date(gap.firstMs).toISOString(),
+    status: 'missed',
+    reason: gap.reason,
+    missed_through: new Date(gap.lastMs).toISOString(),
+    missed_count: gap.count,
+  };
+}
+
+function stateRow(entry: PlanEntry): StateRow {
   return {
     schedule_id: entry.id,
     next_fire_at: entry.nextMs === null ? null : new Date(entry.nextMs).toISOString(),

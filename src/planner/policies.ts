@@ -1,34 +1,108 @@
-import type { MisfirePolicy } from '../schedules/schedule.table.ts';
+import { jitterOf, nextFireOf, type PlanEntry } from '../schedules/plan.ts';
+import { countFires, lastFireBetween, type Timing } from '../schedules/timing.ts';
 
-export interface MisfireDecision {
+/** Consecutive fires recorded as one `missed` row: "why didn't it fire?" without a row per second. */
+export interface MissedGap {
+  firstMs: number;
+  lastMs: number;
+  /** How many fires the gap held, where that is arithmetic; null for cron. */
+  count: number | null;
+  reason: string;
+}
+
+export interface DueDecision {
   /** Instants to enqueue, oldest first. */
   fire: number[];
-  /** Instants to record as `missed`. */
-  missed: number[];
+  missed: MissedGap[];
+  /** Every fire up to this instant is decided: the entry's new cursor. */
+  cursorMs: number;
 }
 
 /**
- * Splits due instants (oldest first) into fires and misses. An instant at most
- * `graceMs` behind the time it was due (`lateBy`) is on time and always fires; the
- * late ones follow the policy. `more` says further late instants follow this batch,
- * so none of this batch is the latest.
+ * What to do with a due entry at `now`. A fire at most `graceMs` behind the time it
+ * was due is on time and always fires; the late ones follow the misfire policy:
+ * - `all` fires each of them, oldest first, at most `maxFires` in one pass;
+ * - `skip` records them missed;
+ * - `latest` fires the newest and records the rest missed, unless a newer fire is on time.
+ * Fires older than the catch-up window (at least the grace) are recorded missed under
+ * every policy. Work is bounded by the fires near `now`, not by the length of an outage:
+ * the late span is located with lastFireBetween and recorded as gaps, never walked.
  */
-export function decideMisfires(
-  policy: MisfirePolicy,
-  instants: readonly number[],
-  lateBy: (at: number) => number,
-  graceMs: number,
-  more = false,
-): MisfireDecision {
-  const late = instants.filter((at) => lateBy(at) > graceMs);
-  const onTime = instants.filter((at) => lateBy(at) <= graceMs);
-  switch (policy) {
-    case 'all':
-      return { fire: [...instants], missed: [] };
-    case 'skip':
-      return { fire: onTime, missed: late };
-    case 'latest':
-      if (late.length === 0 || onTime.length > 0 || more) return { fire: onTime, missed: late };
-      return { fire: late.slice(-1), missed: late.slice(0, -1) };
+export function decideDue(entry: PlanEntry, now: number, graceMs: number, maxFires: number): DueDecision {
+  const timing = entry.timing;
+  if (timing === null || entry.nextMs === null) return { fire: [], missed: [], cursorMs: entry.cursorMs };
+  const isDue = (at: number | null): at is number => at !== null && at + jitterOf(entry.id, at, entry.jitterMs) <= now;
+  const missed: MissedGap[] = [];
+  const gap = (firstMs: number, lastMs: number, reason: string): MissedGap => ({
+    firstMs,
+    lastMs,
+    count: countFires(timing, firstMs, lastMs),
+    reason,
+  });
+  const lastBefore = (firstMs: number, beforeMs: number) =>
+    lastFireBetween(timing, firstMs - 1, Math.min(beforeMs - 1, entry.endsAtMs ?? Infinity)) ?? firstMs;
+
+  let next: number | null = entry.nextMs;
+  let cursorMs = entry.cursorMs;
+  const windowMs = Math.max(entry.catchupWindowMs, graceMs);
+  if (next < now - windowMs) {
+    const last = lastBefore(next, now - windowMs);
+    missed.push(gap(next, last, `older than the catch-up window (${windowMs} ms)`));
+    cursorMs = last;
+    next = nextFireOf(entry, last);
   }
+  if (!isDue(next)) return { fire: [], missed, cursorMs };
+
+  if (entry.misfire === 'all') {
+    const fire: number[] = [];
+    for (; isDue(next) && fire.length < maxFires; next = nextFireOf(entry, next)) fire.push(next);
+    return { fire, missed, cursorMs: fire.at(-1)! };
+  }
+
+  // Fires before this instant are late whatever their jitter; after it, each is judged on its own.
+  const surelyLateBefore = now - graceMs - entry.jitterMs;
+  const late: Late = { firstMs: null, rangeLastMs: null, listed: [] };
+  if (next < surelyLateBefore) {
+    late.firstMs = next;
+    late.rangeLastMs = lastBefore(next, surelyLateBefore);
+    next = nextFireOf(entry, late.rangeLastMs);
+  }
+  const onTime: number[] = [];
+  let capped = false;
+  for (; isDue(next); next = nextFireOf(entry, next)) {
+    if (onTime.length + late.listed.length >= maxFires) {
+      capped = true;
+      break;
+    }
+    if (now - next - jitterOf(entry.id, next, entry.jitterMs) > graceMs) {
+      late.firstMs ??= next;
+      late.listed.push(next);
+    } else onTime.push(next);
+  }
+  const lastLate = late.listed.at(-1) ?? late.rangeLastMs;
+  cursorMs = Math.max(cursorMs, onTime.at(-1) ?? lastLate ?? cursorMs);
+  const reason = `no leader fired it in time (misfire policy ${entry.misfire})`;
+  if (late.firstMs === null || lastLate === null) return { fire: onTime, missed, cursorMs };
+  if (entry.misfire === 'skip' || onTime.length > 0 || capped) {
+    missed.push(gap(late.firstMs, lastLate, reason));
+    return { fire: onTime, missed, cursorMs };
+  }
+  const beforeLatest = secondToLast(late, timing);
+  if (beforeLatest !== null) missed.push(gap(late.firstMs, beforeLatest, reason));
+  return { fire: [lastLate], missed, cursorMs };
+}
+
+/** The late fires of a pass: a located range [firstMs, rangeLastMs], then any listed one by one. */
+interface Late {
+  firstMs: number | null;
+  rangeLastMs: number | null;
+  listed: number[];
+}
+
+/** The late fire before the newest one, or null when there was only one. */
+function secondToLast(late: Late, timing: Timing): number | null {
+  if (late.listed.length >= 2) return late.listed.at(-2)!;
+  if (late.listed.length === 1) return late.rangeLastMs;
+  if (late.firstMs === null || late.rangeLastMs === null || late.rangeLastMs === late.firstMs) return null;
+  return lastFireBetween(timing, late.firstMs - 1, late.rangeLastMs - 1);
 }

@@ -15,22 +15,31 @@ export interface PlanEntry {
   endsAtMs: number | null;
   misfire: MisfirePolicy;
   catchupWindowMs: number;
-  /** Each fire is delayed by up to this much, the same delay on every node (see jitterOf). */
+  /** Each fire is delayed by up to this much, the same on every node (see jitterOf). */
   jitterMs: number;
   /** Fires at or before this instant are done, or not wanted (before the last edit). */
   cursorMs: number;
+  /** What schedule_state holds for it, as far as this node knows (undefined: no row yet). */
+  stored: PlanState | undefined;
   /** The next fire instant, or null when none is planned. */
   nextMs: number | null;
   /** When that fire is due: nextMs plus its jitter. */
   dueMs: number | null;
+  /** The load that last set it (see Plan.beginLoad). */
+  load: number;
 }
 
-type Unplanned = Omit<PlanEntry, 'nextMs' | 'dueMs'>;
+/** What the leader publishes per schedule in schedule_state. */
+export interface PlanState {
+  nextMs: number | null;
+  error: string | null;
+}
+
+export type Unplanned = Omit<PlanEntry, 'nextMs' | 'dueMs' | 'load'>;
 
 interface QueueItem {
   at: number;
   id: string;
-  version: number;
 }
 
 /**
@@ -53,15 +62,22 @@ export function nextFireOf(entry: Unplanned, afterMs: number): number | null {
   return next === null || (entry.endsAtMs !== null && next > entry.endsAtMs) ? null : next;
 }
 
+/** Whether schedule_state already holds what the entry plans. */
+export function isStored(entry: PlanEntry): boolean {
+  return entry.stored !== undefined && entry.stored.nextMs === entry.nextMs && entry.stored.error === entry.error;
+}
+
 /**
- * The in-memory plan: every schedule and its next fire, with a priority queue
- * for the earliest one. Queue items of replaced entries are left in place and
- * skipped when they surface (lazy deletion), so every change is O(log n).
+ * The in-memory plan: every schedule and its next fire, with a priority queue for
+ * the earliest one. An entry has at most one live queue item (`#queued` holds its
+ * instant); items of replaced entries are skipped when they surface and swept out
+ * when they outnumber the live ones, so memory stays proportional to the schedules.
  */
 export class Plan {
   readonly #entries = new Map<string, PlanEntry>();
-  readonly #versions = new Map<string, number>();
-  readonly #queue = new TinyQueue<QueueItem>([], (a, b) => a.at - b.at);
+  readonly #queued = new Map<string, number>();
+  #queue = new TinyQueue<QueueItem>([], byInstant);
+  #load = 0;
 
   get size(): number {
     return this.#entries.size;
@@ -75,15 +91,40 @@ export class Plan {
     return this.#entries.values();
   }
 
+  /** Starts a full load: entries not set again before dropUnloaded() are gone from the database. */
+  beginLoad(): number {
+    return ++this.#load;
+  }
+
+  /** Whether the entry was set during the current load. */
+  loadedNow(id: string): boolean {
+    return this.#entries.get(id)?.load === this.#load;
+  }
+
+  /** Deletes the entries the current load did not see; returns how many. */
+  dropUnloaded(): number {
+    let dropped = 0;
+    for (const entry of this.#entries.values()) {
+      if (entry.load !== this.#load) {
+        this.delete(entry.id);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
   /** Adds or replaces an entry; its next fire is computed from its cursor. */
   set(entry: Unplanned): PlanEntry {
     const nextMs = nextFireOf(entry, entry.cursorMs);
     const dueMs = nextMs === null ? null : nextMs + jitterOf(entry.id, nextMs, entry.jitterMs);
-    const planned: PlanEntry = { ...entry, nextMs, dueMs };
-    const version = (this.#versions.get(entry.id) ?? 0) + 1;
+    const planned: PlanEntry = { ...entry, nextMs, dueMs, load: this.#load };
     this.#entries.set(entry.id, planned);
-    this.#versions.set(entry.id, version);
-    if (planned.dueMs !== null) this.#queue.push({ at: planned.dueMs, id: entry.id, version });
+    if (dueMs === null) this.#queued.delete(entry.id);
+    else if (this.#queued.get(entry.id) !== dueMs) {
+      this.#queued.set(entry.id, dueMs);
+      this.#queue.push({ at: dueMs, id: entry.id });
+      if (this.#queue.length > 2 * this.#queued.size + 1_024) this.#sweep();
+    }
     return planned;
   }
 
@@ -93,15 +134,15 @@ export class Plan {
     return entry && this.set({ ...entry, cursorMs: Math.max(entry.cursorMs, cursorMs) });
   }
 
-  delete(id: string): void {
-    this.#entries.delete(id);
-    this.#versions.delete(id);
+  /** Records what schedule_state now holds for an entry. */
+  markStored(id: string, stored: PlanState): void {
+    const entry = this.#entries.get(id);
+    if (entry) this.#entries.set(id, { ...entry, stored });
   }
 
-  clear(): void {
-    this.#entries.clear();
-    this.#versions.clear();
-    while (this.#queue.length > 0) this.#queue.pop();
+  delete(id: string): void {
+    this.#entries.delete(id);
+    this.#queued.delete(id);
   }
 
   /** When the earliest planned fire is due. */
@@ -110,32 +151,47 @@ export class Plan {
     return this.#queue.peek()?.at ?? null;
   }
 
-  /** Entries whose next fire is due at or before `atMs`, earliest first. */
-  due(atMs: number): PlanEntry[] {
+  /**
+   * Takes up to `limit` entries whose fire is due at or before `atMs`, earliest
+   * first, out of the queue: the caller advances each one, or restore()s it.
+   */
+  takeDue(atMs: number, limit: number): PlanEntry[] {
     const due: PlanEntry[] = [];
-    const seen = new Set<string>();
-    for (;;) {
+    while (due.length < limit) {
       this.#dropStale();
       const head = this.#queue.peek();
       if (!head || head.at > atMs) break;
       this.#queue.pop();
-      const entry = this.#entries.get(head.id);
-      if (entry && !seen.has(entry.id)) {
-        seen.add(entry.id);
-        due.push(entry);
-      }
+      this.#queued.delete(head.id);
+      due.push(this.#entries.get(head.id)!);
     }
-    // Popped items are re-queued: an entry stays planned until advance() moves it.
-    for (const entry of due)
-      this.#queue.push({ at: entry.nextMs!, id: entry.id, version: this.#versions.get(entry.id)! });
     return due;
+  }
+
+  /** Puts taken entries back in the queue as they now stand (a reload may have replaced them meanwhile). */
+  restore(ids: Iterable<string>): void {
+    for (const id of ids) {
+      const entry = this.#entries.get(id);
+      if (entry && !this.#queued.has(id)) this.set(entry);
+    }
   }
 
   #dropStale(): void {
     for (let head = this.#queue.peek(); head; head = this.#queue.peek()) {
-      const entry = this.#entries.get(head.id);
-      if (entry && this.#versions.get(head.id) === head.version && entry.dueMs === head.at) return;
+      if (this.#queued.get(head.id) === head.at) return;
       this.#queue.pop();
     }
   }
+
+  /** Rebuilds the queue from the live items only. */
+  #sweep(): void {
+    this.#queue = new TinyQueue(
+      [...this.#queued].map(([id, at]) => ({ at, id })),
+      byInstant,
+    );
+  }
+}
+
+function byInstant(a: QueueItem, b: QueueItem): number {
+  return a.at - b.at;
 }

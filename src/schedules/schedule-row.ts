@@ -1,4 +1,4 @@
-import type { PlanEntry } from './plan.ts';
+import type { Unplanned } from './plan.ts';
 import type { MisfirePolicy } from './schedule.table.ts';
 import { parseTiming, type Timing } from './timing.ts';
 
@@ -20,7 +20,10 @@ export interface ScheduleRow {
   created_at: Date;
   updated_at: Date;
   last_fire_at: Date | null;
-  loaded_at: Date;
+  /** schedule_state as the leader last published it; null columns when it has no row yet. */
+  has_state: boolean;
+  next_fire_at: Date | null;
+  last_error: string | null;
 }
 
 /**
@@ -28,7 +31,7 @@ export interface ScheduleRow {
  * last edit if later: an edited or resumed schedule does not catch up on fires
  * from before the edit. A one-shot fires unless the ledger has fired it.
  */
-export function planEntryFromRow(row: ScheduleRow): Omit<PlanEntry, 'nextMs' | 'dueMs'> {
+export function planEntryFromRow(row: ScheduleRow): Unplanned {
   let timing: Timing | null = null;
   let error: string | null = null;
   try {
@@ -56,5 +59,6 @@ export function planEntryFromRow(row: ScheduleRow): Omit<PlanEntry, 'nextMs' | '
     catchupWindowMs: row.catchup_window_ms,
     jitterMs: row.jitter_ms,
     cursorMs: timing?.kind === 'once' ? lastFireMs : Math.max(lastFireMs, row.updated_at.getTime()),
+    stored: row.has_state ? { nextMs: row.next_fire_at?.getTime() ?? null, error: row.last_error } : undefined,
   };
 }

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { jitterOf, Plan, type PlanEntry } from '../../src/schedules/plan.ts';
+import { jitterOf, Plan, type PlanEntry, type Unplanned } from '../../src/schedules/plan.ts';
+import { parseTiming } from '../../src/schedules/timing.ts';
 
 const base = Date.parse('2026-01-01T00:00:00Z');
-const entry = (id: string, overrides: Partial<PlanEntry> = {}): Omit<PlanEntry, 'nextMs' | 'dueMs'> => ({
+const entry = (id: string, overrides: Partial<PlanEntry> = {}): Unplanned => ({
   id,
   name: id,
   timing: { kind: 'every', periodMs: 1_000, anchorMs: base },
@@ -16,8 +17,10 @@ const entry = (id: string, overrides: Partial<PlanEntry> = {}): Omit<PlanEntry, 
   catchupWindowMs: 3_600_000,
   jitterMs: 0,
   cursorMs: base,
+  stored: undefined,
   ...overrides,
 });
+const ids = (entries: PlanEntry[]) => entries.map((e) => e.id);
 
 describe('Plan', () => {
   it('plans each entry from its cursor and orders by next fire', () => {
@@ -25,30 +28,70 @@ describe('Plan', () => {
     plan.set(entry('a', { cursorMs: base + 5_000 }));
     plan.set(entry('b', { cursorMs: base + 2_500 }));
     assert.equal(plan.earliest(), base + 3_000);
-    assert.deepEqual(
-      plan.due(base + 3_000).map((e) => e.id),
-      ['b'],
-    );
-    assert.deepEqual(
-      plan.due(base + 6_000).map((e) => e.id),
-      ['b', 'a'],
-    );
+    assert.deepEqual(ids(plan.takeDue(base + 3_000, 10)), ['b']);
+    plan.restore(['b']);
+    assert.deepEqual(ids(plan.takeDue(base + 6_000, 10)), ['b', 'a']);
   });
 
-  it('keeps an entry planned until advance() moves its cursor', () => {
+  it('takes at most the limit, earliest first, and the rest stay due', () => {
+    const plan = new Plan();
+    for (const [id, cursor] of [
+      ['a', 3],
+      ['b', 1],
+      ['c', 2],
+    ] as const)
+      plan.set(entry(id, { cursorMs: base + cursor * 1_000 }));
+    assert.deepEqual(ids(plan.takeDue(base + 10_000, 2)), ['b', 'c']);
+    assert.deepEqual(ids(plan.takeDue(base + 10_000, 2)), ['a']);
+    assert.deepEqual(plan.takeDue(base + 10_000, 2), []);
+  });
+
+  it('a taken entry is out of the queue until advance() or restore() puts it back', () => {
     const plan = new Plan();
     plan.set(entry('a'));
-    assert.deepEqual(
-      plan.due(base + 1_000).map((e) => e.id),
-      ['a'],
-    );
-    assert.deepEqual(
-      plan.due(base + 1_000).map((e) => e.id),
-      ['a'],
-    );
+    assert.deepEqual(ids(plan.takeDue(base + 1_000, 10)), ['a']);
+    assert.equal(plan.earliest(), null);
+    plan.restore(['a']);
+    assert.deepEqual(ids(plan.takeDue(base + 1_000, 10)), ['a']);
     plan.advance('a', base + 1_000);
-    assert.deepEqual(plan.due(base + 1_000), []);
+    assert.deepEqual(plan.takeDue(base + 1_000, 10), []);
     assert.equal(plan.earliest(), base + 2_000);
+  });
+
+  it('keeps a jittered entry planned when it is taken and restored (the fire waits for its delay)', () => {
+    const plan = new Plan();
+    const planned = plan.set(entry('j', { jitterMs: 10_000 }));
+    assert.deepEqual(plan.takeDue(planned.nextMs!, 10), [], 'not due before its delay');
+    assert.equal(plan.earliest(), planned.dueMs);
+    assert.deepEqual(ids(plan.takeDue(planned.dueMs!, 10)), ['j']);
+    plan.restore(['j']);
+    assert.equal(plan.earliest(), planned.dueMs);
+  });
+
+  it('holds one live queue item per entry however often it is replanned', () => {
+    const plan = new Plan();
+    for (let round = 0; round < 50; round++) {
+      for (let i = 0; i < 100; i++) plan.set(entry(`e${i}`, { cursorMs: base + ((round * 7 + i) % 13) * 1_000 }));
+    }
+    const taken = plan.takeDue(base + 60_000, 1_000);
+    assert.equal(taken.length, 100);
+    assert.equal(new Set(ids(taken)).size, 100);
+    assert.equal(plan.earliest(), null);
+  });
+
+  it('a load drops the entries it did not see', () => {
+    const plan = new Plan();
+    plan.set(entry('kept'));
+    plan.set(entry('gone'));
+    plan.beginLoad();
+    plan.set(entry('kept'));
+    assert.ok(plan.loadedNow('kept'));
+    assert.ok(!plan.loadedNow('gone'));
+    assert.equal(plan.dropUnloaded(), 1);
+    assert.deepEqual(
+      [...plan.entries()].map((e) => e.id),
+      ['kept'],
+    );
   });
 
   it('forgets replaced and deleted entries', () => {
@@ -71,7 +114,14 @@ describe('Plan', () => {
 
   it('starts no earlier than starts_at', () => {
     const plan = new Plan();
-    const cron = { kind: 'cron', expression: '* * * * * *', timezone: 'UTC' } as const;
+    const cron = parseTiming({
+      cron: '* * * * * *',
+      everyMs: null,
+      runAt: null,
+      timezone: 'UTC',
+      startsAt: null,
+      createdAt: new Date(base),
+    });
     assert.equal(plan.set(entry('later', { timing: cron, startsAtMs: base + 60_000 })).nextMs, base + 60_000);
   });
 });
