@@ -42,6 +42,20 @@ language sql immutable as $$
   end
 $$;
 
+-- One fire as the leader sends it (see fire()).
+create type :SCHEMA.fire_spec as (
+  schedule_id bigint,
+  fire_at timestamptz,
+  status text,
+  reason text,
+  missed_through timestamptz,
+  missed_count int
+);
+
+-- State rows are rewritten at every fire: room on each page keeps those updates HOT
+-- (no index entry per update).
+alter table :SCHEMA.schedule_state set (fillfactor = 50);
+
 -- The fire statement, set-based: one statement per batch of fires, on the session that
 -- holds the leader lock (the fence), whatever the batch's size:
 --   fires: [{schedule_id, fire_at, status, reason, missed_through, missed_count}] -
@@ -59,6 +73,8 @@ create or replace function :SCHEMA.fire(fires jsonb, plan jsonb, lock_key bigint
 language plpgsql as $$
 declare
   run_ids regclass := pg_get_serial_sequence(:SCHEMA_LITERAL || '.runs', 'id');
+  -- The fires, parsed once: the statements below read them three times.
+  batch :SCHEMA.fire_spec[] := array(select f from jsonb_populate_recordset(null:::SCHEMA.fire_spec, fires) f);
 begin
   if not exists (
     select 1 from pg_locks
@@ -68,17 +84,26 @@ begin
     raise exception using errcode = 'BT409', message = 'this session does not hold the leader lock';
   end if;
 
+  -- Schedules first: runs still pending pile up by the thousand when workers lag, and only
+  -- those of `replace` schedules are looked at.
   perform :SCHEMA._cancel(r.id, format('replaced by the fire at %s', f.fire_at))
-  from jsonb_to_recordset(fires) as f(schedule_id bigint, fire_at timestamptz, status text)
-  join :SCHEMA.schedules s on s.id = f.schedule_id and s.overlap = 'replace'
-  join :SCHEMA.runs r on r.schedule_id = s.id and r.status in ('pending', 'running') and r.fire_at < f.fire_at
-  where f.status = 'pending';
+  from (
+    select f.schedule_id, max(f.fire_at) as fire_at
+    from unnest(batch) f
+    join :SCHEMA.schedules s on s.id = f.schedule_id and s.overlap = 'replace'
+    where f.status = 'pending'
+    group by f.schedule_id
+    offset 0
+  ) f
+  cross join lateral (
+    select r.id from :SCHEMA.runs r
+    where r.schedule_id = f.schedule_id and r.status in ('pending', 'running') and r.fire_at < f.fire_at
+  ) r;
 
   return query
   with fire as (
     select f.*, row_number() over (partition by f.schedule_id, f.status order by f.fire_at) as nth
-    from jsonb_to_recordset(fires) as f(schedule_id bigint, fire_at timestamptz, status text, reason text,
-                                        missed_through timestamptz, missed_count int)
+    from unnest(batch) f
   ),
   -- Fires not in the ledger yet. Only the session holding the lock gets this far, so
   -- nobody inserts scheduled runs meanwhile; the unique index has the last word anyway.
@@ -102,11 +127,12 @@ begin
     from fire f
     join :SCHEMA.schedules s on s.id = f.schedule_id
     left join lateral (
+      -- Only for `skip` schedules: the others would read their whole history for nothing.
       select r.id, r.status from :SCHEMA.runs r
-      where r.schedule_id = s.id and r.status in ('pending', 'running')
+      where s.overlap = 'skip' and r.schedule_id = s.id and r.status in ('pending', 'running')
       order by r.fire_at desc
       limit 1
-    ) active on s.overlap = 'skip'
+    ) active on true
     where not exists (
       select 1 from :SCHEMA.runs r
       where r.schedule_id = f.schedule_id and r.fire_at = f.fire_at and r.kind = 'scheduled'
@@ -128,7 +154,6 @@ begin
          fr.queue, fr.priority, fr.max_attempts, fr.timeout, jobs.id, fr.missed_through, fr.missed_count
   from fresh fr
   left join jobs on jobs.key = :SCHEMA_LITERAL || ':run:' || fr.id
-  order by fr.fire_at
   on conflict (schedule_id, fire_at) where kind = 'scheduled' do nothing
   returning *;
 
@@ -138,7 +163,7 @@ begin
   join :SCHEMA.schedules s on s.id = p.schedule_id
   left join (
     select f.schedule_id, max(coalesce(f.missed_through, f.fire_at)) as last_fire_at
-    from jsonb_to_recordset(fires) as f(schedule_id bigint, fire_at timestamptz, missed_through timestamptz)
+    from unnest(batch) f
     group by f.schedule_id
   ) fired on fired.schedule_id = p.schedule_id
   on conflict (schedule_id) do update set

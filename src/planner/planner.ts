@@ -298,8 +298,8 @@ export class Planner {
         last_error: string | null;
       }>(this.deps.statements.load_fire_cursors, [new Date(since.getTime() - marginMs)]);
       await inSlices(rows, (row) => {
-        if (row.last_fire_at) this.#plan.advance(row.schedule_id, row.last_fire_at.getTime());
-        this.#plan.markStored(row.schedule_id, { nextMs: row.next_fire_at?.getTime() ?? null, error: row.last_error });
+        const stored = { nextMs: row.next_fire_at?.getTime() ?? null, error: row.last_error };
+        this.#plan.advance(row.schedule_id, row.last_fire_at?.getTime() ?? -Infinity, stored);
       });
     }
     this.#takeOverWanted = false;
@@ -374,10 +374,7 @@ export class Planner {
           lockKey,
         ]),
       );
-      await inSlices([...advanced], ([id, { cursorMs, state }]) => {
-        this.#plan.advance(id, cursorMs);
-        this.#plan.markStored(id, state);
-      });
+      await inSlices([...advanced], ([id, { cursorMs, state }]) => this.#plan.advance(id, cursorMs, state));
       return rows;
     } catch (error) {
       this.#plan.restore(advanced.keys());

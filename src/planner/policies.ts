@@ -31,31 +31,21 @@ export interface DueDecision {
 export function decideDue(entry: PlanEntry, now: number, graceMs: number, maxFires: number): DueDecision {
   const timing = entry.timing;
   if (timing === null || entry.nextMs === null) return { fire: [], missed: [], cursorMs: entry.cursorMs };
-  const isDue = (at: number | null): at is number => at !== null && at + jitterOf(entry.id, at, entry.jitterMs) <= now;
   const missed: MissedGap[] = [];
-  const gap = (firstMs: number, lastMs: number, reason: string): MissedGap => ({
-    firstMs,
-    lastMs,
-    count: countFires(timing, firstMs, lastMs),
-    reason,
-  });
-  const lastBefore = (firstMs: number, beforeMs: number) =>
-    lastFireBetween(timing, firstMs - 1, Math.min(beforeMs - 1, entry.endsAtMs ?? Infinity)) ?? firstMs;
-
   let next: number | null = entry.nextMs;
   let cursorMs = entry.cursorMs;
   const windowMs = Math.max(entry.catchupWindowMs, graceMs);
   if (next < now - windowMs) {
-    const last = lastBefore(next, now - windowMs);
-    missed.push(gap(next, last, `older than the catch-up window (${windowMs} ms)`));
+    const last = lastFireBefore(entry, timing, next, now - windowMs);
+    missed.push(gapOf(timing, next, last, `older than the catch-up window (${windowMs} ms)`));
     cursorMs = last;
     next = nextFireOf(entry, last);
   }
-  if (!isDue(next)) return { fire: [], missed, cursorMs };
+  if (!isDue(entry, next, now)) return { fire: [], missed, cursorMs };
 
   if (entry.misfire === 'all') {
     const fire: number[] = [];
-    for (; isDue(next) && fire.length < maxFires; next = nextFireOf(entry, next)) fire.push(next);
+    for (; isDue(entry, next, now) && fire.length < maxFires; next = nextFireOf(entry, next)) fire.push(next);
     return { fire, missed, cursorMs: fire.at(-1)! };
   }
 
@@ -64,12 +54,12 @@ export function decideDue(entry: PlanEntry, now: number, graceMs: number, maxFir
   const late: Late = { firstMs: null, rangeLastMs: null, listed: [] };
   if (next < surelyLateBefore) {
     late.firstMs = next;
-    late.rangeLastMs = lastBefore(next, surelyLateBefore);
+    late.rangeLastMs = lastFireBefore(entry, timing, next, surelyLateBefore);
     next = nextFireOf(entry, late.rangeLastMs);
   }
   const onTime: number[] = [];
   let capped = false;
-  for (; isDue(next); next = nextFireOf(entry, next)) {
+  for (; isDue(entry, next, now); next = nextFireOf(entry, next)) {
     if (onTime.length + late.listed.length >= maxFires) {
       capped = true;
       break;
@@ -81,15 +71,29 @@ export function decideDue(entry: PlanEntry, now: number, graceMs: number, maxFir
   }
   const lastLate = late.listed.at(-1) ?? late.rangeLastMs;
   cursorMs = Math.max(cursorMs, onTime.at(-1) ?? lastLate ?? cursorMs);
-  const reason = `no leader fired it in time (misfire policy ${entry.misfire})`;
   if (late.firstMs === null || lastLate === null) return { fire: onTime, missed, cursorMs };
+  const reason = `no leader fired it in time (misfire policy ${entry.misfire})`;
   if (entry.misfire === 'skip' || onTime.length > 0 || capped) {
-    missed.push(gap(late.firstMs, lastLate, reason));
+    missed.push(gapOf(timing, late.firstMs, lastLate, reason));
     return { fire: onTime, missed, cursorMs };
   }
   const beforeLatest = secondToLast(late, timing);
-  if (beforeLatest !== null) missed.push(gap(late.firstMs, beforeLatest, reason));
+  if (beforeLatest !== null) missed.push(gapOf(timing, late.firstMs, beforeLatest, reason));
   return { fire: [lastLate], missed, cursorMs };
+}
+
+/** Whether a fire instant is due at `now`, its jitter included. */
+function isDue(entry: PlanEntry, at: number | null, now: number): at is number {
+  return at !== null && at + jitterOf(entry.id, at, entry.jitterMs) <= now;
+}
+
+/** The last fire in [firstMs, beforeMs), within the entry's end; `firstMs` is one. */
+function lastFireBefore(entry: PlanEntry, timing: Timing, firstMs: number, beforeMs: number): number {
+  return lastFireBetween(timing, firstMs - 1, Math.min(beforeMs - 1, entry.endsAtMs ?? Infinity)) ?? firstMs;
+}
+
+function gapOf(timing: Timing, firstMs: number, lastMs: number, reason: string): MissedGap {
+  return { firstMs, lastMs, count: countFires(timing, firstMs, lastMs), reason };
 }
 
 /** The late fires of a pass: a located range [firstMs, rangeLastMs], then any listed one by one. */

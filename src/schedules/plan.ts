@@ -115,29 +115,42 @@ export class Plan {
 
   /** Adds or replaces an entry; its next fire is computed from its cursor. */
   set(entry: Unplanned): PlanEntry {
+    const planned: PlanEntry = { ...entry, nextMs: null, dueMs: null, load: this.#load };
+    this.#entries.set(entry.id, planned);
+    this.#replan(planned);
+    return planned;
+  }
+
+  /**
+   * Moves an entry's cursor (after fires) and replans it, with what schedule_state now
+   * holds for it if that is known. In place: this runs for every fire.
+   */
+  advance(id: string, cursorMs: number, stored?: PlanState): PlanEntry | undefined {
+    const entry = this.#entries.get(id);
+    if (!entry) return undefined;
+    entry.cursorMs = Math.max(entry.cursorMs, cursorMs);
+    if (stored) entry.stored = stored;
+    this.#replan(entry);
+    return entry;
+  }
+
+  /** Records what schedule_state now holds for an entry. */
+  markStored(id: string, stored: PlanState): void {
+    const entry = this.#entries.get(id);
+    if (entry) entry.stored = stored;
+  }
+
+  #replan(entry: PlanEntry): void {
     const nextMs = nextFireOf(entry, entry.cursorMs);
     const dueMs = nextMs === null ? null : nextMs + jitterOf(entry.id, nextMs, entry.jitterMs);
-    const planned: PlanEntry = { ...entry, nextMs, dueMs, load: this.#load };
-    this.#entries.set(entry.id, planned);
+    entry.nextMs = nextMs;
+    entry.dueMs = dueMs;
     if (dueMs === null) this.#queued.delete(entry.id);
     else if (this.#queued.get(entry.id) !== dueMs) {
       this.#queued.set(entry.id, dueMs);
       this.#queue.push({ at: dueMs, id: entry.id });
       if (this.#queue.length > 2 * this.#queued.size + 1_024) this.#sweep();
     }
-    return planned;
-  }
-
-  /** Moves an entry's cursor (after fires) and replans it. */
-  advance(id: string, cursorMs: number): PlanEntry | undefined {
-    const entry = this.#entries.get(id);
-    return entry && this.set({ ...entry, cursorMs: Math.max(entry.cursorMs, cursorMs) });
-  }
-
-  /** Records what schedule_state now holds for an entry. */
-  markStored(id: string, stored: PlanState): void {
-    const entry = this.#entries.get(id);
-    if (entry) this.#entries.set(id, { ...entry, stored });
   }
 
   delete(id: string): void {
@@ -172,7 +185,7 @@ export class Plan {
   restore(ids: Iterable<string>): void {
     for (const id of ids) {
       const entry = this.#entries.get(id);
-      if (entry && !this.#queued.has(id)) this.set(entry);
+      if (entry && !this.#queued.has(id)) this.#replan(entry);
     }
   }
 
