@@ -69,8 +69,14 @@ alter table :SCHEMA.schedule_state set (fillfactor = 50);
 --   queue:   the run goes to a per-schedule graphile-worker queue (or the schedule's
 --            own queue), so runs of the schedule run one after another;
 --   replace: the earlier runs are cancelled, the new one runs.
+-- Statistics lag tables that grow by thousands of rows a second (runs, graphile-worker's
+-- jobs): with a stale count the planner reads a whole table per batch. Every lookup
+-- here has an index; enable_seqscan = off makes the plans use them, graphile-worker's
+-- add_jobs included.
 create or replace function :SCHEMA.fire(fires jsonb, plan jsonb, lock_key bigint) returns setof :SCHEMA.runs
-language plpgsql as $$
+language plpgsql
+set enable_seqscan = off
+as $$
 declare
   run_ids regclass := pg_get_serial_sequence(:SCHEMA_LITERAL || '.runs', 'id');
   -- The fires, parsed once: the statements below read them three times.
@@ -133,10 +139,13 @@ begin
       order by r.fire_at desc
       limit 1
     ) active on true
-    where not exists (
-      select 1 from :SCHEMA.runs r
+    -- One index probe per fire, whatever the planner believes about the size of runs.
+    left join lateral (
+      select true as done from :SCHEMA.runs r
       where r.schedule_id = f.schedule_id and r.fire_at = f.fire_at and r.kind = 'scheduled'
-    )
+      limit 1
+    ) ledger on true
+    where ledger.done is null
   ),
   jobs as materialized (
     select j.id, j.key

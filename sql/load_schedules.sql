@@ -1,4 +1,5 @@
--- One page of schedules, in id order after $1, with what schedule_state holds for each:
+-- One page of schedules, in id order after $1, with what schedule_state holds for each
+-- (instants as epoch milliseconds: parsing 100,000 timestamps is most of a cold start):
 -- the ones with ids $2, or those changed since $3, or those due by $4 or not yet
 -- published (a cold start loads these first), or all of them; at most $5 rows.
 select
@@ -6,20 +7,20 @@ select
   s.name,
   s.cron,
   extract(epoch from s.every)::float8 * 1000 as every_ms,
-  s.run_at,
+  floor(extract(epoch from s.run_at) * 1000)::float8 as run_at_ms,
   s.task,
   s.enabled,
   s.timezone,
-  s.starts_at,
-  s.ends_at,
+  floor(extract(epoch from s.starts_at) * 1000)::float8 as starts_at_ms,
+  floor(extract(epoch from s.ends_at) * 1000)::float8 as ends_at_ms,
   s.misfire,
   extract(epoch from s.catchup_window)::float8 * 1000 as catchup_window_ms,
   coalesce(extract(epoch from s.jitter)::float8 * 1000, 0) as jitter_ms,
-  s.created_at,
-  s.updated_at,
+  floor(extract(epoch from s.created_at) * 1000)::float8 as created_at_ms,
+  floor(extract(epoch from s.updated_at) * 1000)::float8 as updated_at_ms,
   st.schedule_id is not null as has_state,
-  st.last_fire_at,
-  st.next_fire_at,
+  floor(extract(epoch from st.last_fire_at) * 1000)::float8 as last_fire_at_ms,
+  floor(extract(epoch from st.next_fire_at) * 1000)::float8 as next_fire_at_ms,
   st.last_error
 from :SCHEMA.schedules s
 left join :SCHEMA.schedule_state st on st.schedule_id = s.id

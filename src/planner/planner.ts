@@ -30,8 +30,12 @@ const sliceSize = 1_000;
 const publishSize = 5_000;
 /** A cold start first loads what is due within this, or was never published. */
 const soonMs = 60_000;
-/** Changes are read back this far before the last load, for commit lag and clocks. */
+/** Schedule changes are read back this far before the last load: a user's transaction may be long. */
 const marginMs = 60_000;
+/** A standby reads what the leader published this often, so a takeover has little to catch up on. */
+const stateSyncMs = 1_000;
+/** ... this far back: a fire statement commits within a few seconds of its start (updated_at). */
+const stateMarginMs = 5_000;
 /** Most instants one schedule fires in one pass under misfire `all`; the rest follow. */
 const maxFiresPerEntry = 100;
 
@@ -83,8 +87,9 @@ export class Planner {
   #load: Load | undefined;
   /** Database time at which the last completed load began; undefined before the first. */
   #syncedAt: Date | undefined;
-  /** Since when this node may not know what the leader published (see #takeOver). */
-  #stateKnownUntil: Date | undefined;
+  /** Database time up to which this node knows what the leader published (see #syncState). */
+  #stateSyncedAt: Date | undefined;
+  #stateSyncedMs = 0;
   /** After a failed fire, none is tried before this instant. */
   #retryAt = 0;
 
@@ -110,7 +115,7 @@ export class Planner {
         this.#nudge();
       }),
       events.on('leader:lost', () => {
-        this.#stateKnownUntil = new Date(clock.now());
+        this.#stateSyncedAt = new Date(clock.now());
         this.#nudge();
       }),
     );
@@ -153,6 +158,7 @@ export class Planner {
     else if (leading && this.#takeOverWanted) await this.#takeOver();
     else if (leading && this.#fireIsDue()) await this.#fireDue();
     else if (leading && this.#publishWanted) await this.#publishBacklog();
+    else if (!leading && this.#stateSyncIsDue()) await this.#syncState();
     else if (this.#load) await this.#loadPage(this.#load);
     else if (this.#resyncWanted) await this.#beginLoad();
     else return false;
@@ -252,7 +258,7 @@ export class Planner {
     if (load.phase === 'all') {
       const dropped = this.#plan.dropUnloaded();
       this.#syncedAt = load.startedAt;
-      this.#stateKnownUntil ??= load.startedAt;
+      this.#stateSyncedAt ??= load.startedAt;
       logger.info({ schedules: this.#plan.size, dropped, ms }, 'plan loaded');
       events.emit('plan:resynced', { schedules: this.#plan.size });
       return;
@@ -284,26 +290,39 @@ export class Planner {
     return entry;
   }
 
+  #stateSyncIsDue(): boolean {
+    return this.#stateSyncedAt !== undefined && performance.now() - this.#stateSyncedMs >= stateSyncMs;
+  }
+
   /**
-   * A new leader catches up with what the previous one decided while this node
-   * stood by (schedule_state since then), then publishes what its plan changed.
+   * Catches up with what the leader decided (schedule_state since the last sync): a
+   * standby does it every second, so its plan stays warm and a takeover reads seconds
+   * of changes, not the whole stand-by.
    */
+  async #syncState(): Promise<void> {
+    const since = this.#stateSyncedAt ?? this.#load?.startedAt;
+    this.#stateSyncedMs = performance.now();
+    if (!since) return;
+    const { rows } = await this.deps.pool.query<{
+      schedule_id: string | null;
+      last_fire_at: Date | null;
+      next_fire_at: Date | null;
+      last_error: string | null;
+      synced_at: Date;
+    }>(this.deps.statements.load_fire_cursors, [new Date(since.getTime() - stateMarginMs)]);
+    await inSlices(rows, (row) => {
+      if (row.schedule_id === null) return;
+      const stored = { nextMs: row.next_fire_at?.getTime() ?? null, error: row.last_error };
+      this.#plan.advance(row.schedule_id, row.last_fire_at?.getTime() ?? -Infinity, stored);
+    });
+    this.#stateSyncedAt = rows[0]!.synced_at;
+  }
+
+  /** A new leader catches up with what the previous one decided, then publishes what its plan changed. */
   async #takeOver(): Promise<void> {
-    const since = this.#stateKnownUntil ?? this.#load?.startedAt;
-    if (since) {
-      const { rows } = await this.deps.pool.query<{
-        schedule_id: string;
-        last_fire_at: Date | null;
-        next_fire_at: Date | null;
-        last_error: string | null;
-      }>(this.deps.statements.load_fire_cursors, [new Date(since.getTime() - marginMs)]);
-      await inSlices(rows, (row) => {
-        const stored = { nextMs: row.next_fire_at?.getTime() ?? null, error: row.last_error };
-        this.#plan.advance(row.schedule_id, row.last_fire_at?.getTime() ?? -Infinity, stored);
-      });
-    }
+    await this.#syncState();
     this.#takeOverWanted = false;
-    this.#stateKnownUntil = undefined;
+    this.#stateSyncedAt = undefined;
     this.#publishWanted = true;
   }
 

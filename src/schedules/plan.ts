@@ -113,9 +113,13 @@ export class Plan {
     return dropped;
   }
 
-  /** Adds or replaces an entry; its next fire is computed from its cursor. */
-  set(entry: Unplanned): PlanEntry {
-    const planned: PlanEntry = { ...entry, nextMs: null, dueMs: null, load: this.#load };
+  /**
+   * Adds or replaces an entry; its next fire is computed from its cursor. The plan
+   * takes the object over (no copy per schedule): the caller hands it a fresh one.
+   */
+  set(entry: Unplanned | PlanEntry): PlanEntry {
+    const planned = entry as PlanEntry;
+    planned.load = this.#load;
     this.#entries.set(entry.id, planned);
     this.#replan(planned);
     return planned;

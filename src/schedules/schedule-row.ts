@@ -1,28 +1,28 @@
-import type { Unplanned } from './plan.ts';
+import type { PlanEntry } from './plan.ts';
 import type { MisfirePolicy } from './schedule.table.ts';
 import { parseTiming, type Timing } from './timing.ts';
 
-/** A schedule as sql/load_schedules.sql returns it (ids are int8, so strings). */
+/** A schedule as sql/load_schedules.sql returns it (ids are int8, so strings; instants epoch ms). */
 export interface ScheduleRow {
   id: string;
   name: string;
   cron: string | null;
   every_ms: number | null;
-  run_at: Date | null;
+  run_at_ms: number | null;
   task: string;
   enabled: boolean;
   timezone: string;
-  starts_at: Date | null;
-  ends_at: Date | null;
+  starts_at_ms: number | null;
+  ends_at_ms: number | null;
   misfire: MisfirePolicy;
   catchup_window_ms: number;
   jitter_ms: number;
-  created_at: Date;
-  updated_at: Date;
-  last_fire_at: Date | null;
+  created_at_ms: number;
+  updated_at_ms: number;
+  last_fire_at_ms: number | null;
   /** schedule_state as the leader last published it; null columns when it has no row yet. */
   has_state: boolean;
-  next_fire_at: Date | null;
+  next_fire_at_ms: number | null;
   last_error: string | null;
 }
 
@@ -31,34 +31,38 @@ export interface ScheduleRow {
  * last edit if later: an edited or resumed schedule does not catch up on fires
  * from before the edit. A one-shot fires unless the ledger has fired it.
  */
-export function planEntryFromRow(row: ScheduleRow): Unplanned {
+export function planEntryFromRow(row: ScheduleRow): PlanEntry {
   let timing: Timing | null = null;
   let error: string | null = null;
   try {
     timing = parseTiming({
       cron: row.cron,
       everyMs: row.every_ms,
-      runAt: row.run_at,
+      runAtMs: row.run_at_ms,
       timezone: row.timezone,
-      startsAt: row.starts_at,
-      createdAt: row.created_at,
+      startsAtMs: row.starts_at_ms,
+      createdAtMs: row.created_at_ms,
     });
   } catch (parseError) {
     error = (parseError as Error).message;
   }
-  const lastFireMs = row.last_fire_at?.getTime() ?? Number.NEGATIVE_INFINITY;
+  const lastFireMs = row.last_fire_at_ms ?? Number.NEGATIVE_INFINITY;
   return {
     id: row.id,
     name: row.name,
     timing,
     error,
     enabled: row.enabled,
-    startsAtMs: row.starts_at?.getTime() ?? null,
-    endsAtMs: row.ends_at?.getTime() ?? null,
+    startsAtMs: row.starts_at_ms,
+    endsAtMs: row.ends_at_ms,
     misfire: row.misfire,
     catchupWindowMs: row.catchup_window_ms,
     jitterMs: row.jitter_ms,
-    cursorMs: timing?.kind === 'once' ? lastFireMs : Math.max(lastFireMs, row.updated_at.getTime()),
-    stored: row.has_state ? { nextMs: row.next_fire_at?.getTime() ?? null, error: row.last_error } : undefined,
+    cursorMs: timing?.kind === 'once' ? lastFireMs : Math.max(lastFireMs, row.updated_at_ms),
+    stored: row.has_state ? { nextMs: row.next_fire_at_ms, error: row.last_error } : undefined,
+    // Planned by Plan.set, which takes this object over: one allocation per schedule.
+    nextMs: null,
+    dueMs: null,
+    load: 0,
   };
 }

@@ -12,10 +12,10 @@ export type Timing =
 export interface TimingSpec {
   cron: string | null;
   everyMs: number | null;
-  runAt: Date | null;
+  runAtMs: number | null;
   timezone: string;
-  startsAt: Date | null;
-  createdAt: Date;
+  startsAtMs: number | null;
+  createdAtMs: number;
 }
 
 /** Cron timings by zone and expression: schedules that share them share one object. */
@@ -41,9 +41,9 @@ export function parseTiming(spec: TimingSpec): Timing {
   }
   if (spec.everyMs !== null) {
     if (!(spec.everyMs >= 1000)) throw new Error(`every: ${spec.everyMs} ms must be at least 1 second`);
-    return { kind: 'every', periodMs: spec.everyMs, anchorMs: (spec.startsAt ?? spec.createdAt).getTime() };
+    return { kind: 'every', periodMs: spec.everyMs, anchorMs: spec.startsAtMs ?? spec.createdAtMs };
   }
-  if (spec.runAt !== null) return { kind: 'once', atMs: spec.runAt.getTime() };
+  if (spec.runAtMs !== null) return { kind: 'once', atMs: spec.runAtMs };
   return { kind: 'manual' };
 }
 

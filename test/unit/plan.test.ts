@@ -117,10 +117,10 @@ describe('Plan', () => {
     const cron = parseTiming({
       cron: '* * * * * *',
       everyMs: null,
-      runAt: null,
+      runAtMs: null,
       timezone: 'UTC',
-      startsAt: null,
-      createdAt: new Date(base),
+      startsAtMs: null,
+      createdAtMs: base,
     });
     assert.equal(plan.set(entry('later', { timing: cron, startsAtMs: base + 60_000 })).nextMs, base + 60_000);
   });

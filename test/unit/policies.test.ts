@@ -19,10 +19,10 @@ function planned(options: {
   const timing = parseTiming({
     cron: null,
     everyMs: null,
-    runAt: null,
+    runAtMs: null,
     timezone: 'UTC',
-    startsAt: null,
-    createdAt: new Date(base),
+    startsAtMs: null,
+    createdAtMs: base,
     ...(options.timing ?? { cron: '* * * * * *' }),
   });
   return new Plan().set({

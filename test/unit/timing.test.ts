@@ -6,10 +6,10 @@ import { nextFireAfter, parseTiming, type TimingSpec } from '../../src/schedules
 const spec = (overrides: Partial<TimingSpec>): TimingSpec => ({
   cron: null,
   everyMs: null,
-  runAt: null,
+  runAtMs: null,
   timezone: 'UTC',
-  startsAt: null,
-  createdAt: new Date('2026-01-01T00:00:00.000Z'),
+  startsAtMs: null,
+  createdAtMs: Date.parse('2026-01-01T00:00:00.000Z'),
   ...overrides,
 });
 const at = (iso: string) => Date.parse(iso);
@@ -40,19 +40,19 @@ describe('nextFireAfter', () => {
   });
 
   it('every: whole periods from the anchor, so the phase survives restarts', () => {
-    const timing = parseTiming(spec({ everyMs: 30_000, createdAt: new Date('2026-01-01T00:00:07.000Z') }));
+    const timing = parseTiming(spec({ everyMs: 30_000, createdAtMs: Date.parse('2026-01-01T00:00:07.000Z') }));
     assert.equal(iso(nextFireAfter(timing, at('2026-01-01T00:00:07.000Z'))), '2026-01-01T00:00:37.000Z');
     assert.equal(iso(nextFireAfter(timing, at('2026-01-01T05:00:00.000Z'))), '2026-01-01T05:00:07.000Z');
     assert.equal(iso(nextFireAfter(timing, at('2026-01-01T05:00:07.000Z'))), '2026-01-01T05:00:37.000Z');
   });
 
   it('every: anchored at starts_at when given, which is itself a fire', () => {
-    const timing = parseTiming(spec({ everyMs: 60_000, startsAt: new Date('2026-02-01T00:00:00Z') }));
+    const timing = parseTiming(spec({ everyMs: 60_000, startsAtMs: Date.parse('2026-02-01T00:00:00Z') }));
     assert.equal(iso(nextFireAfter(timing, at('2026-01-15T00:00:00Z'))), '2026-02-01T00:00:00.000Z');
   });
 
   it('run_at: once, then never', () => {
-    const timing = parseTiming(spec({ runAt: new Date('2026-01-02T00:00:00Z') }));
+    const timing = parseTiming(spec({ runAtMs: Date.parse('2026-01-02T00:00:00Z') }));
     assert.equal(iso(nextFireAfter(timing, at('2026-01-01T00:00:00Z'))), '2026-01-02T00:00:00.000Z');
     assert.equal(nextFireAfter(timing, at('2026-01-02T00:00:00Z')), null);
   });
