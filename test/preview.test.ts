@@ -18,6 +18,38 @@ before(async () => {
 });
 after(() => db.drop());
 
+describe('cron validation at bulk speed', () => {
+  it(`the fast check and the full one agree on random and broken expressions (seed ${propertySeed})`, async () => {
+    const random = generator(randomSource(propertySeed + 1));
+    const breakages = [
+      (e: string) => e.replace(/\d+/, '61'),
+      (e: string) => e.replace(/(\d+)-(\d+)/, '$2-$1'),
+      (e: string) => e.replace(/\S+$/, '0-7'),
+      (e: string) => e.replace(/\S+$/, '1-7'),
+      (e: string) => e.replace(/^\S+/, '*/0'),
+      (e: string) => e.replace(/^\S+/, '5/15'),
+      (e: string) => `${e} *`,
+      (e: string) => e.replace(/\S+$/, 'mon-fri'),
+      (e: string) => e.replace(/\S+$/, '?'),
+      (e: string) => e.replace(/^\S+/, '?'),
+      (e: string) => e.replace(/ /g, '\t '),
+      (e: string) => e.replace(/\d+/, '07'),
+    ];
+    const expressions = Array.from({ length: 3_000 }, (_, i) => {
+      const expression = random.cron();
+      return i % 2 === 0 ? expression : breakages[i % breakages.length]!(expression);
+    });
+    const rows = await db.query<{ expr: string; fast: string | null; full: string | null }>(
+      `select e as expr, baton.cron_error(e) as fast, baton._cron_error_detail(e) as full from unnest($1::text[]) e`,
+      [[...expressions, '@daily', '@every 5m', '0 0 7-5 * *', '0 9 * * 1-5', '*/15 9-17 * * *']],
+    );
+    const disagreements = rows.filter((row) => row.fast !== row.full);
+    assert.deepEqual(disagreements.slice(0, 5), [], `${disagreements.length} disagreements`);
+    assert.ok(rows.filter((row) => row.full === null).length > 1_000, 'most random expressions are valid');
+    assert.ok(rows.filter((row) => row.full !== null).length > 300, 'many broken ones are refused');
+  });
+});
+
 describe('SQL cron evaluation', () => {
   for (const { zone, what, cron, from, expected } of dstCases) {
     it(`${zone}: ${what}`, async () => {
