@@ -1,12 +1,10 @@
-import TinyQueue from 'tinyqueue';
-
+import { DueQueue } from './due-queue.ts';
 import type { MisfirePolicy } from './schedule.table.ts';
 import { nextFireAfter, type Timing } from './timing.ts';
 
 /** One schedule as the planner holds it. */
 export interface PlanEntry {
   id: string;
-  name: string;
   /** null when the schedule cannot be evaluated; `error` says why. */
   timing: Timing | null;
   error: string | null;
@@ -19,14 +17,18 @@ export interface PlanEntry {
   jitterMs: number;
   /** Fires at or before this instant are done, or not wanted (before the last edit). */
   cursorMs: number;
-  /** What schedule_state holds for it, as far as this node knows (undefined: no row yet). */
-  stored: PlanState | undefined;
+  /** The next fire schedule_state holds for it, as far as this node knows (undefined: no row yet). */
+  storedNextMs: number | null | undefined;
+  /** The planning error schedule_state holds for it. */
+  storedError: string | null;
   /** The next fire instant, or null when none is planned. */
   nextMs: number | null;
   /** When that fire is due: nextMs plus its jitter. */
   dueMs: number | null;
   /** The load that last set it (see Plan.beginLoad). */
   load: number;
+  /** Its place in the plan's queue (see DueQueue); -1 when not queued. */
+  queueIndex: number;
 }
 
 /** What the leader publishes per schedule in schedule_state. */
@@ -35,12 +37,7 @@ export interface PlanState {
   error: string | null;
 }
 
-export type Unplanned = Omit<PlanEntry, 'nextMs' | 'dueMs' | 'load'>;
-
-interface QueueItem {
-  at: number;
-  id: string;
-}
+export type Unplanned = Omit<PlanEntry, 'nextMs' | 'dueMs' | 'load' | 'queueIndex'>;
 
 /**
  * The delay of one fire under a schedule's jitter: spread over [0, jitterMs), and
@@ -64,19 +61,16 @@ export function nextFireOf(entry: Unplanned, afterMs: number): number | null {
 
 /** Whether schedule_state already holds what the entry plans. */
 export function isStored(entry: PlanEntry): boolean {
-  return entry.stored !== undefined && entry.stored.nextMs === entry.nextMs && entry.stored.error === entry.error;
+  return entry.storedNextMs !== undefined && entry.storedNextMs === entry.nextMs && entry.storedError === entry.error;
 }
 
 /**
- * The in-memory plan: every schedule and its next fire, with a priority queue for
- * the earliest one. An entry has at most one live queue item (`#queued` holds its
- * instant); items of replaced entries are skipped when they surface and swept out
- * when they outnumber the live ones, so memory stays proportional to the schedules.
+ * The in-memory plan: every schedule and its next fire, with a queue (a heap in
+ * which each entry sits once) for the earliest one. About 300 bytes a schedule.
  */
 export class Plan {
   readonly #entries = new Map<string, PlanEntry>();
-  readonly #queued = new Map<string, number>();
-  #queue = new TinyQueue<QueueItem>([], byInstant);
+  readonly #queue = new DueQueue<PlanEntry>();
   #load = 0;
 
   get size(): number {
@@ -119,6 +113,11 @@ export class Plan {
    */
   set(entry: Unplanned | PlanEntry): PlanEntry {
     const planned = entry as PlanEntry;
+    const replaced = this.#entries.get(entry.id);
+    if (replaced !== planned) {
+      if (replaced) this.#queue.remove(replaced);
+      planned.queueIndex = -1;
+    }
     planned.load = this.#load;
     this.#entries.set(entry.id, planned);
     this.#replan(planned);
@@ -133,7 +132,7 @@ export class Plan {
     const entry = this.#entries.get(id);
     if (!entry) return undefined;
     entry.cursorMs = Math.max(entry.cursorMs, cursorMs);
-    if (stored) entry.stored = stored;
+    if (stored) setStored(entry, stored);
     this.#replan(entry);
     return entry;
   }
@@ -141,7 +140,7 @@ export class Plan {
   /** Records what schedule_state now holds for an entry. */
   markStored(id: string, stored: PlanState): void {
     const entry = this.#entries.get(id);
-    if (entry) entry.stored = stored;
+    if (entry) setStored(entry, stored);
   }
 
   #replan(entry: PlanEntry): void {
@@ -149,23 +148,18 @@ export class Plan {
     const dueMs = nextMs === null ? null : nextMs + jitterOf(entry.id, nextMs, entry.jitterMs);
     entry.nextMs = nextMs;
     entry.dueMs = dueMs;
-    if (dueMs === null) this.#queued.delete(entry.id);
-    else if (this.#queued.get(entry.id) !== dueMs) {
-      this.#queued.set(entry.id, dueMs);
-      this.#queue.push({ at: dueMs, id: entry.id });
-      if (this.#queue.length > 2 * this.#queued.size + 1_024) this.#sweep();
-    }
+    this.#queue.update(entry);
   }
 
   delete(id: string): void {
+    const entry = this.#entries.get(id);
+    if (entry) this.#queue.remove(entry);
     this.#entries.delete(id);
-    this.#queued.delete(id);
   }
 
   /** When the earliest planned fire is due. */
   earliest(): number | null {
-    this.#dropStale();
-    return this.#queue.peek()?.at ?? null;
+    return this.#queue.peek()?.dueMs ?? null;
   }
 
   /**
@@ -174,13 +168,8 @@ export class Plan {
    */
   takeDue(atMs: number, limit: number): PlanEntry[] {
     const due: PlanEntry[] = [];
-    while (due.length < limit) {
-      this.#dropStale();
-      const head = this.#queue.peek();
-      if (!head || head.at > atMs) break;
-      this.#queue.pop();
-      this.#queued.delete(head.id);
-      due.push(this.#entries.get(head.id)!);
+    for (let head = this.#queue.peek(); head && head.dueMs! <= atMs && due.length < limit; head = this.#queue.peek()) {
+      due.push(this.#queue.pop()!);
     }
     return due;
   }
@@ -189,26 +178,12 @@ export class Plan {
   restore(ids: Iterable<string>): void {
     for (const id of ids) {
       const entry = this.#entries.get(id);
-      if (entry && !this.#queued.has(id)) this.#replan(entry);
+      if (entry && entry.queueIndex < 0) this.#replan(entry);
     }
-  }
-
-  #dropStale(): void {
-    for (let head = this.#queue.peek(); head; head = this.#queue.peek()) {
-      if (this.#queued.get(head.id) === head.at) return;
-      this.#queue.pop();
-    }
-  }
-
-  /** Rebuilds the queue from the live items only. */
-  #sweep(): void {
-    this.#queue = new TinyQueue(
-      [...this.#queued].map(([id, at]) => ({ at, id })),
-      byInstant,
-    );
   }
 }
 
-function byInstant(a: QueueItem, b: QueueItem): number {
-  return a.at - b.at;
+function setStored(entry: PlanEntry, stored: PlanState): void {
+  entry.storedNextMs = stored.nextMs;
+  entry.storedError = stored.error;
 }

@@ -49,7 +49,6 @@ export function planEntryFromRow(row: ScheduleRow): PlanEntry {
   const lastFireMs = row.last_fire_at_ms ?? Number.NEGATIVE_INFINITY;
   return {
     id: row.id,
-    name: row.name,
     timing,
     error,
     enabled: row.enabled,
@@ -59,10 +58,12 @@ export function planEntryFromRow(row: ScheduleRow): PlanEntry {
     catchupWindowMs: row.catchup_window_ms,
     jitterMs: row.jitter_ms,
     cursorMs: timing?.kind === 'once' ? lastFireMs : Math.max(lastFireMs, row.updated_at_ms),
-    stored: row.has_state ? { nextMs: row.next_fire_at_ms, error: row.last_error } : undefined,
+    storedNextMs: row.has_state ? row.next_fire_at_ms : undefined,
+    storedError: row.last_error,
     // Planned by Plan.set, which takes this object over: one allocation per schedule.
     nextMs: null,
     dueMs: null,
     load: 0,
+    queueIndex: -1,
   };
 }

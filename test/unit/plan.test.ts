@@ -7,7 +7,6 @@ import { parseTiming } from '../../src/schedules/timing.ts';
 const base = Date.parse('2026-01-01T00:00:00Z');
 const entry = (id: string, overrides: Partial<PlanEntry> = {}): Unplanned => ({
   id,
-  name: id,
   timing: { kind: 'every', periodMs: 1_000, anchorMs: base },
   error: null,
   enabled: true,
@@ -17,7 +16,8 @@ const entry = (id: string, overrides: Partial<PlanEntry> = {}): Unplanned => ({
   catchupWindowMs: 3_600_000,
   jitterMs: 0,
   cursorMs: base,
-  stored: undefined,
+  storedNextMs: undefined,
+  storedError: null,
   ...overrides,
 });
 const ids = (entries: PlanEntry[]) => entries.map((e) => e.id);

@@ -27,7 +27,6 @@ function planned(options: {
   });
   return new Plan().set({
     id: '7',
-    name: 'seven',
     timing,
     error: null,
     enabled: true,
@@ -37,7 +36,8 @@ function planned(options: {
     catchupWindowMs: options.catchupWindowMs ?? 3_600_000,
     jitterMs: options.jitterMs ?? 0,
     cursorMs: options.cursorMs ?? base,
-    stored: undefined,
+    storedNextMs: undefined,
+    storedError: null,
   });
 }
 
