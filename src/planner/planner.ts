@@ -24,8 +24,8 @@ const maxWaitMs = 1_000;
 const stepRetryMs = 1_000;
 /** Rows per page of a load, and per reload of changed schedules: one step plans them in a few ms. */
 const pageSize = 2_000;
-/** Entries handled between two yields to the event loop. */
-const sliceSize = 1_000;
+/** Entries handled between two yields to the event loop (a few ms of work). */
+const sliceSize = 500;
 /** Most plan states published in one statement. */
 const publishSize = 5_000;
 /** A cold start first loads what is due within this, or was never published. */
@@ -36,6 +36,8 @@ const marginMs = 60_000;
 const stateSyncMs = 1_000;
 /** ... this far back: a fire statement commits within a few seconds of its start (updated_at). */
 const stateMarginMs = 5_000;
+/** A step longer than this is logged (debug), with its name. */
+const slowStepMs = 100;
 /** Most instants one schedule fires in one pass under misfire `all`; the rest follow. */
 const maxFiresPerEntry = 100;
 
@@ -153,16 +155,26 @@ export class Planner {
 
   /** One bounded piece of work, the most urgent first; false when there is nothing to do now. */
   async #step(): Promise<boolean> {
-    const leading = this.deps.elector.isLeader;
-    if (this.#changed.size > 0) await this.#reloadChanged();
-    else if (leading && this.#takeOverWanted) await this.#takeOver();
-    else if (leading && this.#fireIsDue()) await this.#fireDue();
-    else if (leading && this.#publishWanted) await this.#publishBacklog();
-    else if (!leading && this.#stateSyncIsDue()) await this.#syncState();
-    else if (this.#load) await this.#loadPage(this.#load);
-    else if (this.#resyncWanted) await this.#beginLoad();
-    else return false;
+    const step = this.#nextStep();
+    if (!step) return false;
+    const started = performance.now();
+    await step.run();
+    const ms = performance.now() - started;
+    if (ms > slowStepMs) this.deps.logger.debug({ step: step.name, ms: Math.round(ms) }, 'slow planner step');
     return true;
+  }
+
+  #nextStep(): { name: string; run: () => Promise<void> } | undefined {
+    const leading = this.deps.elector.isLeader;
+    if (this.#changed.size > 0) return { name: 'reload', run: () => this.#reloadChanged() };
+    if (leading && this.#takeOverWanted) return { name: 'take over', run: () => this.#takeOver() };
+    if (leading && this.#fireIsDue()) return { name: 'fire', run: () => this.#fireDue() };
+    if (leading && this.#publishWanted) return { name: 'publish', run: () => this.#publishBacklog() };
+    if (!leading && this.#stateSyncIsDue()) return { name: 'sync state', run: () => this.#syncState() };
+    const load = this.#load;
+    if (load) return { name: `load ${load.phase}`, run: () => this.#loadPage(load) };
+    if (this.#resyncWanted) return { name: 'begin load', run: () => this.#beginLoad() };
+    return undefined;
   }
 
   #fireIsDue(): boolean {
@@ -218,7 +230,8 @@ export class Planner {
     for (const id of ids) if (!found.has(id)) this.#plan.delete(id);
     const now = this.deps.clock.now();
     // A fire due now publishes the plan with it: one round trip less on the change → run path.
-    const entries = rows.map((row) => this.#planRow(row));
+    const entries: PlanEntry[] = [];
+    await inSlices(rows, (row) => entries.push(this.#planRow(row)));
     await this.#publish(entries.filter((entry) => entry.dueMs === null || entry.dueMs > now));
   }
 
@@ -238,11 +251,10 @@ export class Planner {
       dueBy: load.phase === 'soon' ? new Date(load.startedAt.getTime() + soonMs) : undefined,
     });
     const entries: PlanEntry[] = [];
-    for (const row of rows) {
+    await inSlices(rows, (row) => {
       // `all` after `soon`: what `soon` loaded is as fresh, and NOTIFY kept it so.
-      if (load.phase === 'all' && this.#plan.loadedNow(row.id)) continue;
-      entries.push(this.#planRow(row));
-    }
+      if (load.phase !== 'all' || !this.#plan.loadedNow(row.id)) entries.push(this.#planRow(row));
+    });
     load.rows += entries.length;
     load.afterId = rows.at(-1)?.id ?? load.afterId;
     await this.#publish(entries);
@@ -283,9 +295,9 @@ export class Planner {
   #planRow(row: ScheduleRow): PlanEntry {
     const before = this.#plan.get(row.id);
     const entry = this.#plan.set(planEntryFromRow(row));
-    const known = before ? before.error : entry.stored?.error;
+    const known = before ? before.error : entry.storedError;
     if (entry.error && entry.error !== known) {
-      this.deps.events.emit('schedule:invalid', { scheduleId: entry.id, name: entry.name, error: entry.error });
+      this.deps.events.emit('schedule:invalid', { scheduleId: entry.id, name: row.name, error: entry.error });
     }
     return entry;
   }
