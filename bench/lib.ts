@@ -1,11 +1,12 @@
 // Helpers shared by the benchmarks (bench/latency.ts, bench/tasks.ts, bench/compare.ts, …): statistics, clean-up
 // that also runs on Ctrl-C, throwaway databases, `baton start` as a child process, the report file.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 
 import pg from 'pg';
 
@@ -40,7 +41,11 @@ export function stats(values: readonly number[]): Stats {
 /** Undo steps, newest first: run on success, on failure and on Ctrl-C alike. */
 export const cleanups: Array<() => Promise<unknown>> = [];
 export async function cleanUp(): Promise<void> {
-  for (const step of cleanups.splice(0).reverse())
+  await cleanUpTo(0);
+}
+/** Runs the undo steps registered since cleanups.length was `mark` (one phase's), newest first. */
+export async function cleanUpTo(mark: number): Promise<void> {
+  for (const step of cleanups.splice(mark).reverse())
     await step().catch((e: unknown) => console.error(`cleanup: ${message(e)}`));
 }
 
@@ -80,6 +85,14 @@ export async function withClient<T>(url: string, fn: (client: pg.Client) => Prom
   } finally {
     await client.end();
   }
+}
+
+/** A connected client, ended at clean-up. */
+export async function openClient(url: string): Promise<pg.Client> {
+  const client = newClient(url);
+  await client.connect();
+  cleanups.push(() => client.end());
+  return client;
 }
 
 /** The same server's URL for another database. */
@@ -135,60 +148,227 @@ export async function clockOffset(client: pg.Client): Promise<number> {
 }
 
 export interface BatonProcess {
+  child: ChildProcess;
+  pid: number;
+  /** Our clock (hrNow) just before the spawn. */
+  spawnedAt: number;
+  /** Its last 30 lines, for error messages. */
   log: string[];
   warnings: string[];
+  /** When it logged "acquired the leader lock", by its clock (epoch ms; the same host clock as Date.now()). */
+  acquiredAt: number[];
+  /** The largest VmRSS in /proc/<pid>/status, sampled every 500 ms, in MiB (0 where there is no /proc). */
+  maxRssMb: number;
+  exited: Promise<void>;
 }
 
-/** `baton start` as a user runs it; stopped with SIGTERM at clean-up (SIGKILL if it hangs, or if we crash). */
-export async function startBaton(url: string): Promise<BatonProcess> {
-  const child = spawn(process.execPath, ['bin/baton.js', 'start', '--database-url', url], {
+/** A `bin/baton.js` command line (the subcommand and its flags; `--database-url` is added) and extra environment. */
+export interface BatonCommand {
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+const acquiredMsg = 'acquired the leader lock';
+
+/**
+ * `baton start` (or another command) as a user runs it, not waited for; stopped with SIGTERM at clean-up
+ * (SIGKILL if it hangs, or if we crash). Its log lines are counted and its RSS sampled.
+ */
+export function spawnBaton(url: string, { args = ['start'], env = {} }: BatonCommand = {}): BatonProcess {
+  const spawnedAt = hrNow();
+  const child = spawn(process.execPath, ['bin/baton.js', ...args, '--database-url', url], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
-  const proc: BatonProcess = { log: [], warnings: [] };
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const proc: BatonProcess = {
+    child,
+    pid: child.pid!,
+    spawnedAt,
+    log: [],
+    warnings: [],
+    acquiredAt: [],
+    maxRssMb: 0,
+    exited,
+  };
   // pino JSON lines (stdout is not a TTY): level 40 is warn. Anything else, stderr included, counts as an error.
   const onLine = (line: string) => {
     proc.log = [...proc.log.slice(-30), line];
-    let level = 50;
+    let parsed: { level?: number; msg?: string; time?: number } = {};
     try {
-      level = (JSON.parse(line) as { level?: number }).level ?? 50;
+      parsed = JSON.parse(line) as typeof parsed;
     } catch {
       /* not JSON */
     }
-    if (level >= 40) proc.warnings.push(line);
+    if ((parsed.level ?? 50) >= 40) proc.warnings.push(line);
+    if (parsed.msg === acquiredMsg && typeof parsed.time === 'number') proc.acquiredAt.push(parsed.time);
   };
   createInterface({ input: child.stdout! }).on('line', onLine);
   createInterface({ input: child.stderr! }).on('line', onLine);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const sampler = setInterval(() => (proc.maxRssMb = Math.max(proc.maxRssMb, rssMb(proc.pid))), 500).unref();
+  void exited.then(() => clearInterval(sampler));
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   cleanups.push(async () => {
     process.off('exit', killOnExit);
-    await stopProcess(child, exited);
+    await stopProcess(child, exited, args[0] ?? 'baton');
   });
-  // Ready once it has migrated and holds the leader lock (the registry sets is_leader).
-  await pollFor(
-    async () => {
-      if (child.exitCode !== null)
-        throw new Error(`baton start exited with ${child.exitCode}:\n${proc.log.join('\n')}`);
-      const leaders = await withClient(url, (c) => c.query('select 1 from baton.nodes where is_leader')).catch(
-        () => undefined,
-      );
-      return leaders?.rowCount ? true : undefined;
-    },
-    'leader in baton.nodes',
-    60_000,
-    100,
-  );
   return proc;
 }
 
-async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<void> {
+/** A process's resident set size in MiB, from /proc (0 where that is missing or the process is gone). */
+function rssMb(pid: number): number {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Waits until baton.nodes shows the process leading (registered only, with `leading` false). Returns when it
+ * took the lead by its own log, in our clock, else when we saw it.
+ */
+export async function waitForNode(
+  url: string,
+  proc: BatonProcess,
+  leading = true,
+  timeoutMs = 60_000,
+): Promise<number> {
+  await pollFor(
+    async () => {
+      if (proc.child.exitCode !== null || proc.child.signalCode !== null)
+        throw new Error(`baton exited with ${proc.child.exitCode ?? proc.child.signalCode}:\n${proc.log.join('\n')}`);
+      const sql = 'select 1 from baton.nodes where pid = $1 and (is_leader or not $2)';
+      const rows = await withClient(url, (c) => c.query(sql, [proc.pid, leading])).catch(() => undefined);
+      return rows?.rowCount ? true : undefined;
+    },
+    leading ? `pid ${proc.pid} leading in baton.nodes` : `pid ${proc.pid} in baton.nodes`,
+    timeoutMs,
+    50,
+  );
+  return proc.acquiredAt.at(-1) ?? hrNow();
+}
+
+/** `baton start` (or another command), ready once it has migrated and leads (the registry sets is_leader). */
+export async function startBaton(url: string, command: BatonCommand = {}): Promise<BatonProcess> {
+  const proc = spawnBaton(url, command);
+  await waitForNode(url, proc);
+  return proc;
+}
+
+/** Migrates a database as an operator does: `baton migrate` in its own process. */
+export async function migrateByCli(url: string): Promise<void> {
+  await promisify(execFile)(process.execPath, ['bin/baton.js', 'migrate', '--database-url', url]);
+}
+
+async function stopProcess(child: ChildProcess, exited: Promise<void>, name: string): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
   if (await Promise.race([exited.then(() => false), sleep(15_000).then(() => true)])) {
     child.kill('SIGKILL');
-    throw new Error('baton start did not exit within 15 s of SIGTERM; killed');
+    throw new Error(`baton ${name} did not exit within 15 s of SIGTERM; killed`);
   }
+}
+
+/** A target: how it reads in a table, and the test a figure must pass. */
+export type Check = readonly [text: string, pass: (value: number) => boolean];
+/** One measured figure as a report shows it, with how it was computed and, if it has one, its target's verdict. */
+export interface Figure {
+  name: string;
+  value: string;
+  how: string;
+  target?: string;
+  result?: 'PASS' | 'FAIL' | 'n/a';
+}
+
+export const under = (limit: number, unit = ' ms'): Check => [`< ${limit}${unit}`, (v) => v < limit];
+export const none: Check = ['0', (v) => v === 0];
+/** A count with thousands separators, anything else with one decimal. */
+export const show = (v: number) => (Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(1));
+
+/** A figure; value null when it cannot be had here (a column is missing: n/a), NaN when nothing was measured (fails). */
+export function fig(name: string, value: number | null, unit: string, how: string, check?: Check): Figure {
+  const shown = value === null ? 'n/a' : Number.isFinite(value) ? `${show(value)}${unit}` : '—';
+  if (!check) return { name, value: shown, how };
+  const result = value === null ? 'n/a' : check[1](value) ? 'PASS' : 'FAIL';
+  return { name, value: shown, how, target: check[0], result };
+}
+
+/** Text fit for one table cell or list item: one line, no pipes, bounded. */
+const cell = (text: string) => text.replace(/\s+/g, ' ').replaceAll('|', '\\|').slice(0, 400);
+
+/** Figures as a markdown table, with notes as a list under it. */
+export function figureTable(figures: readonly Figure[], notes: readonly string[] = []): string {
+  return [
+    '| figure | value | target | result | how it was computed |',
+    '| --- | --: | --- | --- | --- |',
+    ...figures.map((f) => `| ${f.name} | ${f.value} | ${f.target ?? ''} | ${f.result ?? ''} | ${cell(f.how)} |`),
+    ...(notes.length ? ['', ...notes.map((n) => `- ${cell(n)}`)] : []),
+  ].join('\n');
+}
+
+/** Every figure with a target, grouped (by phase, say): the verdicts at a glance. */
+export function targetTable(groups: ReadonlyArray<readonly [string, readonly Figure[]]>): string {
+  const rows = groups.flatMap(([group, figures]) =>
+    figures.filter((f) => f.target).map((f) => `| ${group} | ${f.name} | ${f.value} | ${f.target} | ${f.result} |`),
+  );
+  return ['| phase | figure | value | target | result |', '| --- | --- | --: | --- | --- |', ...rows].join('\n');
+}
+
+export async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = hrNow();
+  await fn();
+  return hrNow() - t0;
+}
+
+/** Whether baton.<table> has the column (a migration may not have landed yet). */
+export async function hasColumn(db: pg.Client, table: string, column: string): Promise<boolean> {
+  const sql = `select 1 from information_schema.columns where table_schema = 'baton' and table_name = $1 and column_name = $2`;
+  return ((await db.query(sql, [table, column])).rowCount ?? 0) > 0;
+}
+
+/** A node's longest event-loop stall, as its last heartbeat wrote it; null while baton.nodes lacks the column. */
+export async function loopStall(db: pg.Client, pid: number): Promise<number | null> {
+  if (!(await hasColumn(db, 'nodes', 'loop_delay_max_ms'))) return null;
+  const sql = 'select loop_delay_max_ms as v from baton.nodes where pid = $1';
+  return (await db.query<{ v: number | null }>(sql, [pid])).rows[0]?.v ?? Number.NaN;
+}
+
+/** How many times a node took the lead, by baton.events. */
+export async function leadsTaken(db: pg.Client): Promise<number> {
+  const sql = `select count(*)::int as n from baton.events where kind = 'leader:acquired'`;
+  return (await db.query<{ n: number }>(sql)).rows[0]!.n;
+}
+
+/** What a report says of one baton process: its longest loop stall (from loopStall), peak RSS, warnings. */
+export function processFigures(proc: BatonProcess, who: string, stall: number | null, stallTarget?: Check): Figure[] {
+  return [
+    fig(`${who}: longest event-loop stall`, stall, ' ms', 'nodes.loop_delay_max_ms at its last heartbeat', stallTarget),
+    fig(`${who}: max RSS`, proc.maxRssMb, ' MiB', 'VmRSS in /proc/<pid>/status, sampled every 500 ms'),
+    fig(`${who}: warnings/errors logged`, proc.warnings.length, '', 'pino lines at level ≥ 40, and stderr'),
+  ];
+}
+
+/** What each process logged at warn or above: one line per distinct message, with its count and first error. */
+export function warningNotes(procs: readonly BatonProcess[]): string[] {
+  return procs.flatMap((p) => {
+    const seen = new Map<string, { n: number; err: unknown }>();
+    for (const line of p.warnings) {
+      let parsed: { msg?: string; err?: unknown } = {};
+      try {
+        parsed = JSON.parse(line) as typeof parsed;
+      } catch {
+        /* stderr: the line itself */
+      }
+      const key = parsed.msg ?? line.slice(0, 200);
+      seen.set(key, { n: (seen.get(key)?.n ?? 0) + 1, err: seen.get(key)?.err ?? parsed.err });
+    }
+    return [...seen].map(
+      ([msg, { n, err }]) => `pid ${p.pid} logged ${n}× "${msg}"${err ? ` (first: ${JSON.stringify(err)})` : ''}`,
+    );
+  });
 }
 
 /** One line describing this machine, for the report. */
@@ -200,8 +380,8 @@ const reportPath = 'docs/benchmarks.md';
 
 /**
  * Rewrites one section of docs/benchmarks.md (`<!-- bench:KEY -->…<!-- /bench:KEY -->`) and keeps the others:
- * bench/latency.ts writes one per server, bench/tasks.ts one per server (`tasks:…`), bench/compare.ts the
- * `compare` section, which goes last.
+ * bench/latency.ts writes one per server, bench/tasks.ts one per server (`tasks:…`), bench/scale.ts one per server
+ * (`scale:…`), bench/compare.ts the `compare` section, which goes last.
  */
 export function writeReport(key: string, section: string): string {
   const old = existsSync(reportPath) ? readFileSync(reportPath, 'utf8') : '';
@@ -212,14 +392,15 @@ export function writeReport(key: string, section: string): string {
   const head = `# Latency benchmarks
 
 Written by \`bench/latency.ts\`, one section per server, by \`bench/tasks.ts\` (what a run of each task type costs), one
-section per server after those, and by \`bench/compare.ts\` (the comparison with other schedulers, last). In the latency
+section per server after those, by \`bench/scale.ts\` (thousands of schedules, standbys, bursts and outages), one section
+per server after those, and by \`bench/compare.ts\` (the comparison with other schedulers, last). In the latency
 sections pgbaton runs as \`baton start\` in its own process; T0 is taken just before a statement is sent, the end is the
 run's \`started_at\` (same host clock). "fire txn begins" is the leader's fire transaction (\`runs.enqueued_at\`).
 Targets: change → task start p95 < 20 ms; every-second cron lateness p95 < 20 ms.
 `;
-  // latency's sections, then tasks' (embedded first in each), then compare.
-  const rank = (k: string) =>
-    k === 'compare' ? 4 : (k.startsWith('tasks:') ? 2 : 0) + (k === 'embedded' || k === 'tasks:embedded' ? 0 : 1);
+  // latency's sections, then tasks', then scale's (embedded first in each), then compare.
+  const family = (k: string) => (k === 'compare' ? 3 : k.startsWith('scale:') ? 2 : k.startsWith('tasks:') ? 1 : 0);
+  const rank = (k: string) => family(k) * 2 + (k === 'compare' || k === 'embedded' || k.endsWith(':embedded') ? 0 : 1);
   const order = [...sections.keys()].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   writeFileSync(reportPath, [head, ...order.map((k) => sections.get(k)!)].join('\n'));
   return reportPath;
