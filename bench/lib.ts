@@ -157,6 +157,8 @@ export interface BatonProcess {
   warnings: string[];
   /** When it logged "acquired the leader lock", by its clock (epoch ms; the same host clock as Date.now()). */
   acquiredAt: number[];
+  /** When it logged "plan loaded" (its first full load of the schedules), by its clock. */
+  planLoadedAt: number[];
   /** The largest VmRSS in /proc/<pid>/status, sampled every 500 ms, in MiB (0 where there is no /proc). */
   maxRssMb: number;
   exited: Promise<void>;
@@ -188,6 +190,7 @@ export function spawnBaton(url: string, { args = ['start'], env = {} }: BatonCom
     log: [],
     warnings: [],
     acquiredAt: [],
+    planLoadedAt: [],
     maxRssMb: 0,
     exited,
   };
@@ -202,6 +205,7 @@ export function spawnBaton(url: string, { args = ['start'], env = {} }: BatonCom
     }
     if ((parsed.level ?? 50) >= 40) proc.warnings.push(line);
     if (parsed.msg === acquiredMsg && typeof parsed.time === 'number') proc.acquiredAt.push(parsed.time);
+    if (parsed.msg === 'plan loaded' && typeof parsed.time === 'number') proc.planLoadedAt.push(parsed.time);
   };
   createInterface({ input: child.stdout! }).on('line', onLine);
   createInterface({ input: child.stderr! }).on('line', onLine);
