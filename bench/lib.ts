@@ -397,7 +397,7 @@ export function writeReport(key: string, section: string): string {
 
 Written by \`bench/latency.ts\`, one section per server, by \`bench/tasks.ts\` (what a run of each task type costs), one
 section per server after those, by \`bench/scale.ts\` (thousands of schedules, standbys, bursts and outages), one section
-per server after those, and by \`bench/compare.ts\` (the comparison with other schedulers, last). In the latency
+per server after those, and \`bench/next-fire.ts\` (next-fire math, no database), and by \`bench/compare.ts\` (the comparison with other schedulers, last). In the latency
 sections pgbaton runs as \`baton start\` in its own process; T0 is taken just before a statement is sent, the end is the
 run's \`started_at\` (same host clock). "fire txn begins" is the leader's fire transaction (\`runs.enqueued_at\`).
 Targets: change → task start p95 < 20 ms; every-second cron lateness p95 < 20 ms.

@@ -364,17 +364,22 @@ export class Planner {
     const due = this.#plan.takeDue(now, settings.fireBatchSize);
     const fires: FireRow[] = [];
     const advanced = new Map<string, { cursorMs: number; state: PlanState }>();
-    const undecided: string[] = [];
-    await inSlices(due, (entry) => {
-      // Catch-ups under misfire `all` can make many rows of one entry: the batch stays bounded in rows.
-      if (fires.length >= settings.fireBatchSize) return void undecided.push(entry.id);
-      const decision = decideDue(entry, now, settings.misfireGraceMs, maxFiresPerEntry);
-      for (const at of decision.fire) fires.push(fireRow(entry.id, at));
-      for (const gap of decision.missed) fires.push(missedRow(entry.id, gap));
-      const cursorMs = Math.max(entry.cursorMs, decision.cursorMs);
-      advanced.set(entry.id, { cursorMs, state: { nextMs: nextFireOf(entry, cursorMs), error: entry.error } });
-    });
-    this.#plan.restore(undecided);
+    try {
+      await inSlices(due, (entry) => {
+        // Catch-ups under misfire `all` can make many rows of one entry: the batch stays bounded in rows.
+        if (fires.length >= settings.fireBatchSize) return;
+        const decision = decideDue(entry, now, settings.misfireGraceMs, maxFiresPerEntry);
+        for (const at of decision.fire) fires.push(fireRow(entry.id, at));
+        for (const gap of decision.missed) fires.push(missedRow(entry.id, gap));
+        const cursorMs = Math.max(entry.cursorMs, decision.cursorMs);
+        advanced.set(entry.id, { cursorMs, state: { nextMs: nextFireOf(entry, cursorMs), error: entry.error } });
+      });
+    } catch (error) {
+      this.#plan.restore(due.map((entry) => entry.id));
+      throw error;
+    }
+    // What was taken but not decided (the batch is full) goes back.
+    this.#plan.restore(due.filter((entry) => !advanced.has(entry.id)).map((entry) => entry.id));
     const started = clock.now();
     const created = await this.#commitFires(fires, advanced, now);
     if (created.length === 0) return;
