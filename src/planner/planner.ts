@@ -10,7 +10,7 @@ import type { Elector } from '../leader/elector.ts';
 import type { ScheduleChange } from '../listener/change-listener.ts';
 import { isStored, nextFireOf, Plan, type PlanEntry, type PlanState } from '../schedules/plan.ts';
 import { planEntryFromRow, type ScheduleRow } from '../schedules/schedule-row.ts';
-import { decideDue } from './policies.ts';
+import { decideDue, type MissedGap } from './policies.ts';
 
 export interface PlannerSettings {
   misfireGraceMs: number;
@@ -353,7 +353,8 @@ export class Planner {
   async #publish(entries: PlanEntry[]): Promise<void> {
     const changed = entries.filter((entry) => !isStored(entry));
     if (!this.deps.elector.isLeader || changed.length === 0) return;
-    await this.deps.pool.query(this.deps.statements.save_plan, [JSON.stringify(changed.map(stateRow))]);
+    const states = changed.map((entry) => stateRow(entry.id, entry));
+    await this.deps.pool.query(this.deps.statements.save_plan, [JSON.stringify(states)]);
     for (const entry of changed) this.#plan.markStored(entry.id, { nextMs: entry.nextMs, error: entry.error });
   }
 
@@ -401,11 +402,7 @@ export class Planner {
    */
   async #commitFires(fires: FireRow[], advanced: Map<string, { cursorMs: number; state: PlanState }>, now: number) {
     const { elector, statements, logger } = this.deps;
-    const plan: StateRow[] = [...advanced].map(([id, { state }]) => ({
-      schedule_id: id,
-      next_fire_at: state.nextMs === null ? null : new Date(state.nextMs).toISOString(),
-      error: state.error,
-    }));
+    const plan = [...advanced].map(([id, { state }]) => stateRow(id, state));
     try {
       const { rows } = await elector.runFenced((client, lockKey) =>
         client.query<{ id: string; schedule_name: string; fire_at: Date; status: string }>(statements.fire, [
@@ -455,10 +452,7 @@ function fireRow(scheduleId: string, at: number): FireRow {
   };
 }
 
-function missedRow(
-  scheduleId: string,
-  gap: { firstMs: number; lastMs: number; count: number | null; reason: string },
-): FireRow {
+function missedRow(scheduleId: string, gap: MissedGap): FireRow {
   return {
     schedule_id: scheduleId,
     fire_at: new Date(gap.firstMs).toISOString(),
@@ -469,10 +463,10 @@ function missedRow(
   };
 }
 
-function stateRow(entry: PlanEntry): StateRow {
+function stateRow(scheduleId: string, state: PlanState): StateRow {
   return {
-    schedule_id: entry.id,
-    next_fire_at: entry.nextMs === null ? null : new Date(entry.nextMs).toISOString(),
-    error: entry.error,
+    schedule_id: scheduleId,
+    next_fire_at: state.nextMs === null ? null : new Date(state.nextMs).toISOString(),
+    error: state.error,
   };
 }
