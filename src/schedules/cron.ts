@@ -107,7 +107,7 @@ function instantOfWall(wallMs: number, timezone: string): number {
 }
 
 /** The first wall time (whole seconds, as UTC ms) strictly after `wallMs` that the cron matches. */
-export function nextWallMatch(cron: CompiledCron, wallMs: number): number | null {
+function nextWallMatch(cron: CompiledCron, wallMs: number): number | null {
   const start = Math.floor(wallMs / secondMs) + 1;
   let day = Math.floor(start / daySeconds);
   let secondOfDay = start - day * daySeconds;

@@ -25,7 +25,7 @@ function formatter(timezone: string): Intl.DateTimeFormat {
 }
 
 /** The local wall time of an instant, as wall ms (milliseconds kept). */
-export function wallOf(instantMs: number, timezone: string): number {
+function wallOf(instantMs: number, timezone: string): number {
   return instantMs + offsetAt(instantMs, timezone);
 }
 
