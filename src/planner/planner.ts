@@ -355,7 +355,8 @@ export class Planner {
     if (!this.deps.elector.isLeader || changed.length === 0) return;
     const states = changed.map((entry) => stateRow(entry.id, entry));
     await this.deps.pool.query(this.deps.statements.save_plan, [JSON.stringify(states)]);
-    for (const entry of changed) this.#plan.markStored(entry.id, { nextMs: entry.nextMs, error: entry.error });
+    // An entry is its own state: what was just written is what it plans.
+    for (const entry of changed) this.#plan.markStored(entry.id, entry);
   }
 
   /** One batch of due fires: decided here, committed by one statement on the lock session. */

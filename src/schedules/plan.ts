@@ -86,8 +86,8 @@ export class Plan {
   }
 
   /** Starts a full load: entries not set again before dropUnloaded() are gone from the database. */
-  beginLoad(): number {
-    return ++this.#load;
+  beginLoad(): void {
+    this.#load++;
   }
 
   /** Whether the entry was set during the current load. */
