@@ -24,8 +24,8 @@ const maxWaitMs = 1_000;
 const stepRetryMs = 1_000;
 /** Rows per page of a load, and per reload of changed schedules: one step plans them in a few ms. */
 const pageSize = 2_000;
-/** Entries handled between two yields to the event loop (a few ms of work). */
-const sliceSize = 500;
+/** Longest run of planning work between two yields to the event loop. */
+const sliceMs = 5;
 /** Most plan states published in one statement. */
 const publishSize = 5_000;
 /** A cold start first loads what is due within this, or was never published. */
@@ -76,6 +76,8 @@ export class Planner {
   readonly #plan = new Plan();
   readonly #unsubscribe: Array<() => void> = [];
   readonly #changed = new Set<string>();
+  /** Reloaded schedules with a fire due now: fired on their own, ahead of a burst's backlog. */
+  readonly #urgent = new Set<string>();
   #loop: Promise<void> | undefined;
   #stopped = true;
   /** Ends the current idle wait early: set while waiting, if news may cut the wait short. */
@@ -232,6 +234,7 @@ export class Planner {
     // A fire due now publishes the plan with it: one round trip less on the change → run path.
     const entries: PlanEntry[] = [];
     await inSlices(rows, (row) => entries.push(this.#planRow(row)));
+    for (const entry of entries) if (entry.dueMs !== null && entry.dueMs <= now) this.#urgent.add(entry.id);
     await this.#publish(entries.filter((entry) => entry.dueMs === null || entry.dueMs > now));
   }
 
@@ -340,11 +343,7 @@ export class Planner {
 
   /** Publishes a batch of the plan states schedule_state does not hold yet. */
   async #publishBacklog(): Promise<void> {
-    const backlog: PlanEntry[] = [];
-    for (const entry of this.#plan.entries()) {
-      if (!isStored(entry)) backlog.push(entry);
-      if (backlog.length === publishSize) break;
-    }
+    const backlog = this.#plan.unstored(publishSize);
     await this.#publish(backlog);
     if (backlog.length < publishSize) this.#publishWanted = false;
   }
@@ -363,7 +362,11 @@ export class Planner {
   async #fireDue(): Promise<void> {
     const { clock, settings, events } = this.deps;
     const now = clock.now();
-    const due = this.#plan.takeDue(now, settings.fireBatchSize);
+    // A change due now waits for the statement in flight at most, not for the rest of a burst.
+    const urgentIds = [...this.#urgent].slice(0, settings.fireBatchSize);
+    for (const id of urgentIds) this.#urgent.delete(id);
+    const urgent = this.#plan.takeDueOf(urgentIds, now);
+    const due = urgent.length > 0 ? urgent : this.#plan.takeDue(now, settings.fireBatchSize);
     const fires: FireRow[] = [];
     const advanced = new Map<string, { cursorMs: number; state: PlanState }>();
     try {
@@ -433,11 +436,19 @@ export class Planner {
   }
 }
 
-/** Calls fn on each item, yielding to the event loop after every sliceSize of them. */
+/**
+ * Calls fn on each item, yielding to the event loop whenever a slice has run for
+ * sliceMs: bounded by time, not count, because the first pass of cold (not yet
+ * optimised) code can be ten times slower than the rest.
+ */
 async function inSlices<T>(items: readonly T[], fn: (item: T) => void): Promise<void> {
-  for (let start = 0; start < items.length; start += sliceSize) {
-    if (start > 0) await yieldToLoop();
-    for (const item of items.slice(start, start + sliceSize)) fn(item);
+  let sliceStart = performance.now();
+  for (const item of items) {
+    if (performance.now() - sliceStart >= sliceMs) {
+      await yieldToLoop();
+      sliceStart = performance.now();
+    }
+    fn(item);
   }
 }
 

@@ -1,83 +1,123 @@
-/** What the queue needs of an entry: when it is due, and where it sits in the queue. */
-export interface Queued {
-  dueMs: number | null;
-  /** Its index in the queue's heap, -1 when not queued: the queue keeps it current. */
-  queueIndex: number;
-}
-
 /**
- * A binary min-heap of entries by due instant in which each entry sits at most once
- * and knows its place: a replan moves it, a delete removes it. No stale items, no
- * side map: memory stays one slot per planned schedule.
+ * A binary min-heap of slots (small integers that name entries) by due instant, in
+ * typed arrays. Each slot sits at most once and the queue knows where: a replan
+ * moves it, a delete removes it. No stale items and no object per entry, so
+ * 100,000 queued schedules cost the garbage collector nothing to walk.
  */
-export class DueQueue<T extends Queued> {
-  readonly #heap: T[] = [];
+export class DueQueue {
+  /** Heap position → slot. */
+  #heap = new Int32Array(64);
+  #length = 0;
+  /** Slot → heap position, -1 when not queued. */
+  #position = new Int32Array(64).fill(-1);
+  /** Slot → due instant, while queued. */
+  #due = new Float64Array(64);
 
   get length(): number {
-    return this.#heap.length;
+    return this.#length;
   }
 
-  peek(): T | undefined {
-    return this.#heap[0];
+  has(slot: number): boolean {
+    return slot < this.#position.length && this.#position[slot]! >= 0;
   }
 
-  /** Queues the entry, or moves it after its dueMs changed; an entry with no dueMs leaves the queue. */
-  update(entry: T): void {
-    if (entry.dueMs === null) return this.remove(entry);
-    if (entry.queueIndex < 0) {
-      entry.queueIndex = this.#heap.length;
-      this.#heap.push(entry);
+  /** When the slot is due, or null when it is not queued. */
+  dueOf(slot: number): number | null {
+    return this.has(slot) ? this.#due[slot]! : null;
+  }
+
+  /** The earliest slot, or undefined when the queue is empty. */
+  peek(): number | undefined {
+    return this.#length > 0 ? this.#heap[0] : undefined;
+  }
+
+  /** When the earliest slot is due, or null when the queue is empty. */
+  peekDue(): number | null {
+    return this.#length > 0 ? this.#due[this.#heap[0]!]! : null;
+  }
+
+  /** Queues the slot at `dueMs`, or moves it there; null takes it out of the queue. */
+  set(slot: number, dueMs: number | null): void {
+    if (dueMs === null) return this.remove(slot);
+    this.#reserve(slot);
+    this.#due[slot] = dueMs;
+    let index = this.#position[slot]!;
+    if (index < 0) {
+      if (this.#length === this.#heap.length) this.#heap = grown(this.#heap, this.#length * 2);
+      index = this.#length++;
     }
-    this.#down(this.#up(entry.queueIndex));
+    this.#down(this.#up(slot, index));
   }
 
-  remove(entry: T): void {
-    const index = entry.queueIndex;
-    if (index < 0) return;
-    entry.queueIndex = -1;
-    const last = this.#heap.pop()!;
-    if (index === this.#heap.length) return;
-    this.#place(last, index);
-    this.#down(this.#up(index));
+  remove(slot: number): void {
+    if (!this.has(slot)) return;
+    const index = this.#position[slot]!;
+    this.#position[slot] = -1;
+    const last = this.#heap[--this.#length]!;
+    if (index === this.#length) return;
+    this.#down(this.#up(last, index));
   }
 
-  pop(): T | undefined {
-    const head = this.#heap[0];
-    if (head) this.remove(head);
+  pop(): number | undefined {
+    const head = this.peek();
+    if (head !== undefined) this.remove(head);
     return head;
   }
 
-  /** Moves the entry at `index` up while it is due before its parent; returns where it ends. */
-  #up(index: number): number {
-    const entry = this.#heap[index]!;
+  /** Makes room for a slot number in the per-slot arrays. */
+  #reserve(slot: number): void {
+    if (slot < this.#position.length) return;
+    const size = Math.max(slot + 1, this.#position.length * 2);
+    this.#position = grown(this.#position, size, -1);
+    this.#due = grown(this.#due, size);
+  }
+
+  /** Moves `slot`, placed at `index`, up while it is due before its parent; returns where it ends. */
+  #up(slot: number, index: number): number {
+    const due = this.#due[slot]!;
     while (index > 0) {
       const parentIndex = (index - 1) >> 1;
       const parent = this.#heap[parentIndex]!;
-      if (parent.dueMs! <= entry.dueMs!) break;
+      if (this.#due[parent]! <= due) break;
       this.#place(parent, index);
       index = parentIndex;
     }
-    this.#place(entry, index);
+    this.#place(slot, index);
     return index;
   }
 
   #down(index: number): void {
-    const entry = this.#heap[index]!;
-    const half = this.#heap.length >> 1;
+    const slot = this.#heap[index]!;
+    const due = this.#due[slot]!;
+    const half = this.#length >> 1;
     while (index < half) {
       let childIndex = 2 * index + 1;
       const right = childIndex + 1;
-      if (right < this.#heap.length && this.#heap[right]!.dueMs! < this.#heap[childIndex]!.dueMs!) childIndex = right;
+      if (right < this.#length && this.#due[this.#heap[right]!]! < this.#due[this.#heap[childIndex]!]!) {
+        childIndex = right;
+      }
       const child = this.#heap[childIndex]!;
-      if (entry.dueMs! <= child.dueMs!) break;
+      if (due <= this.#due[child]!) break;
       this.#place(child, index);
       index = childIndex;
     }
-    this.#place(entry, index);
+    this.#place(slot, index);
   }
 
-  #place(entry: T, index: number): void {
-    this.#heap[index] = entry;
-    entry.queueIndex = index;
+  #place(slot: number, index: number): void {
+    this.#heap[index] = slot;
+    this.#position[slot] = index;
   }
+}
+
+/** A copy of `array` with room for `size` items, the new ones set to `fill`. */
+export function grown<T extends Int32Array | Float64Array | Uint8Array | Uint32Array>(
+  array: T,
+  size: number,
+  fill = 0,
+): T {
+  const copy = new (array.constructor as new (size: number) => T)(size);
+  copy.set(array);
+  if (fill !== 0) copy.fill(fill, array.length);
+  return copy;
 }

@@ -1,4 +1,4 @@
-import type { PlanEntry } from './plan.ts';
+import type { Unplanned } from './plan.ts';
 import type { MisfirePolicy } from './schedule.table.ts';
 import { parseTiming, type Timing } from './timing.ts';
 
@@ -31,7 +31,7 @@ export interface ScheduleRow {
  * last edit if later: an edited or resumed schedule does not catch up on fires
  * from before the edit. A one-shot fires unless the ledger has fired it.
  */
-export function planEntryFromRow(row: ScheduleRow): PlanEntry {
+export function planEntryFromRow(row: ScheduleRow): Unplanned {
   let timing: Timing | null = null;
   let error: string | null = null;
   try {
@@ -60,10 +60,5 @@ export function planEntryFromRow(row: ScheduleRow): PlanEntry {
     cursorMs: timing?.kind === 'once' ? lastFireMs : Math.max(lastFireMs, row.updated_at_ms),
     storedNextMs: row.has_state ? row.next_fire_at_ms : undefined,
     storedError: row.last_error,
-    // Planned by Plan.set, which takes this object over: one allocation per schedule.
-    nextMs: null,
-    dueMs: null,
-    load: 0,
-    queueIndex: -1,
   };
 }
