@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// The CLI runs the TypeScript sources through tsx, a runtime dependency.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/cli/main.ts');
+// The CLI, compiled from src/ by `npm run build` (npm ci runs it through `prepare`).
+await import('../dist/cli/main.js');

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 
-import { Logger as WorkerLogger, runMigrations as runWorkerMigrations } from 'graphile-worker';
+import type { Logger as WorkerLogger } from 'graphile-worker';
 
 import type { Logger } from '../core/logger.ts';
 import type { Pool } from './pool.ts';
@@ -35,8 +35,9 @@ export function readMigrations(): Migration[] {
  * A graphile-worker logger that writes through pino. Its per-job info lines
  * repeat what pgbaton logs of each run, so they go to debug.
  */
-export function workerLogger(logger: Logger): WorkerLogger {
-  return new WorkerLogger((scope) => (level, message, meta) => {
+export async function workerLogger(logger: Logger): Promise<WorkerLogger> {
+  const { Logger } = await import('graphile-worker');
+  return new Logger((scope) => (level, message, meta) => {
     const method = level === 'warning' ? 'warn' : level === 'info' ? 'debug' : level;
     logger[method]({ ...scope, ...meta }, message);
   });
@@ -48,7 +49,9 @@ export function workerLogger(logger: Logger): WorkerLogger {
  * transaction and is recorded with its hash in <schema>.migrations.
  */
 export async function migrate(pool: Pool, schemas: SqlSchemas, logger: Logger): Promise<{ applied: string[] }> {
-  await runWorkerMigrations({ pgPool: pool, schema: schemas.workerSchema, logger: workerLogger(logger) });
+  // Loaded here and by the worker only: a scheduler alone runs without graphile-worker's ~20 MB.
+  const { runMigrations: runWorkerMigrations } = await import('graphile-worker');
+  await runWorkerMigrations({ pgPool: pool, schema: schemas.workerSchema, logger: await workerLogger(logger) });
   const schema = quoteIdent(schemas.schema);
   const client = await pool.connect();
   const applied: string[] = [];

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 
-import { run, type Runner, type WorkerEvents } from 'graphile-worker';
+import type { Runner, WorkerEvents } from 'graphile-worker';
 
 import type { Logger } from '../core/logger.ts';
 import type { ChannelListener } from '../db/channel-listener.ts';
@@ -42,6 +42,7 @@ export class WorkerRunner {
     const events: WorkerEvents = new EventEmitter();
     events.on('pool:create', ({ workerPool }) => this.#lockIds.add(workerPool.id));
     events.on('worker:create', ({ worker }) => this.#lockIds.add(worker.workerId));
+    const { run } = await import('graphile-worker');
     this.#runner = await run({
       events,
       pgPool: connections.pool,
@@ -52,7 +53,7 @@ export class WorkerRunner {
       noHandleSignals: true,
       // pgbaton schedules; graphile-worker's own cron stays off.
       parsedCronItems: [],
-      logger: workerLogger(logger),
+      logger: await workerLogger(logger),
     });
   }
 
