@@ -1,7 +1,15 @@
--- What the leader published since $1: the last fire it decided and its plan, per
--- schedule. A standby catches up with it every second, and a new leader once more.
--- Always one row at least (schedule_id null when nothing changed): synced_at is the
--- database's clock, where the next call starts.
-select st.schedule_id, st.last_fire_at, st.next_fire_at, st.last_error, clock.now as synced_at
+-- What the leader published after ($1, $2) in (updated_at, schedule_id) order, at most
+-- $3 rows: the last fire it decided and its plan, per schedule. A standby catches up
+-- with it every second, a page at a time, and a new leader once more. Always one row at
+-- least (schedule_id null when nothing changed): synced_at is the database's clock, where
+-- the next round starts; updated_at comes back as text, to the microsecond, for the
+-- next page's $1.
+select st.schedule_id, st.last_fire_at, st.next_fire_at, st.last_error, st.updated_at::text as updated_at,
+       clock.now as synced_at
 from (select now()) as clock
-left join :SCHEMA.schedule_state st on st.updated_at >= $1::timestamptz
+left join lateral (
+  select * from :SCHEMA.schedule_state st
+  where (st.updated_at, st.schedule_id) > ($1::timestamptz, $2::bigint)
+  order by st.updated_at, st.schedule_id
+  limit $3::int
+) st on true

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import type { Baton } from '../src/baton.ts';
+import { loadStatements } from '../src/db/statements.ts';
 import { testBaton, waitForLeader } from './helpers/baton.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -48,6 +49,27 @@ describe('planner at scale', () => {
       return count === schedules && count;
     });
     assert.equal(published, schedules);
+  });
+
+  it("a standby reads the leader's plan states in pages that neither skip nor repeat a row", async () => {
+    // One fire statement stamps up to 5,000 rows with one updated_at (here one UPDATE stamps
+    // them all): pages of 2,000 must part on (updated_at, schedule_id), to the microsecond.
+    const { load_fire_cursors } = loadStatements({ schema: 'baton', workerSchema: 'graphile_worker' });
+    await db.query(`update baton.schedule_state set updated_at = now()`);
+    const seen: string[] = [];
+    let cursor: [Date | string, string] = [new Date(0), '0'];
+    for (let pages = 0; pages < 10; pages++) {
+      const rows = await db.query<{ schedule_id: string | null; updated_at: string | null }>(load_fire_cursors, [
+        ...cursor,
+        2_000,
+      ]);
+      const found = rows.filter((row) => row.schedule_id !== null);
+      seen.push(...found.map((row) => row.schedule_id!));
+      if (found.length < 2_000) break;
+      cursor = [found.at(-1)!.updated_at!, found.at(-1)!.schedule_id!];
+    }
+    assert.equal(seen.length, schedules);
+    assert.equal(new Set(seen).size, schedules);
   });
 
   it('a resync finds a delete that no notification told of, and the schedule stops firing', async () => {

@@ -51,6 +51,15 @@ interface Load {
   rows: number;
 }
 
+/** The next page of a state sync round: after (at, afterId), in (updated_at, schedule_id) order. */
+interface StateCursor {
+  /** updated_at of the last row read (text, to the microsecond), or where the round began. */
+  at: Date | string;
+  afterId: string;
+  /** Database time when the round's first page was read. */
+  roundAt?: Date;
+}
+
 interface FireRow {
   schedule_id: string;
   fire_at: string;
@@ -94,6 +103,8 @@ export class Planner {
   /** Database time up to which this node knows what the leader published (see #syncState). */
   #stateSyncedAt: Date | undefined;
   #stateSyncedMs = 0;
+  /** Where the next page of a state sync round starts, while one is under way. */
+  #stateCursor: StateCursor | undefined;
   /** After a failed fire, none is tried before this instant. */
   #retryAt = 0;
 
@@ -172,7 +183,9 @@ export class Planner {
     if (leading && this.#takeOverWanted) return { name: 'take over', run: () => this.#takeOver() };
     if (leading && this.#fireIsDue()) return { name: 'fire', run: () => this.#fireDue() };
     if (leading && this.#publishWanted) return { name: 'publish', run: () => this.#publishBacklog() };
-    if (!leading && this.#stateSyncIsDue()) return { name: 'sync state', run: () => this.#syncState() };
+    if (!leading && this.#stateSyncIsDue()) {
+      return { name: 'sync state', run: async () => void (await this.#syncState()) };
+    }
     const load = this.#load;
     if (load) return { name: `load ${load.phase}`, run: () => this.#loadPage(load) };
     if (this.#resyncWanted) return { name: 'begin load', run: () => this.#beginLoad() };
@@ -306,36 +319,49 @@ export class Planner {
   }
 
   #stateSyncIsDue(): boolean {
+    if (this.#stateCursor) return true;
     return this.#stateSyncedAt !== undefined && performance.now() - this.#stateSyncedMs >= stateSyncMs;
   }
 
   /**
-   * Catches up with what the leader decided (schedule_state since the last sync): a
-   * standby does it every second, so its plan stays warm and a takeover reads seconds
-   * of changes, not the whole stand-by.
+   * Catches up with what the leader decided (schedule_state since the last sync), a
+   * page per step: a standby does it every second, so its plan stays warm and a
+   * takeover reads seconds of changes, not the whole stand-by. Returns whether the
+   * round is complete.
    */
-  async #syncState(): Promise<void> {
+  async #syncState(): Promise<boolean> {
     const since = this.#stateSyncedAt ?? this.#load?.startedAt;
     this.#stateSyncedMs = performance.now();
-    if (!since) return;
+    if (!since) return true;
+    const cursor: StateCursor = this.#stateCursor ?? { at: new Date(since.getTime() - stateMarginMs), afterId: '0' };
     const { rows } = await this.deps.pool.query<{
       schedule_id: string | null;
       last_fire_at: Date | null;
       next_fire_at: Date | null;
       last_error: string | null;
+      updated_at: string | null;
       synced_at: Date;
-    }>(this.deps.statements.load_fire_cursors, [new Date(since.getTime() - stateMarginMs)]);
+    }>(this.deps.statements.load_fire_cursors, [cursor.at, cursor.afterId, pageSize]);
+    // The round's clock is its first page's: what commits while it pages is read again next round.
+    const roundAt = cursor.roundAt ?? rows[0]!.synced_at;
     await inSlices(rows, (row) => {
       if (row.schedule_id === null) return;
       const stored = { nextMs: row.next_fire_at?.getTime() ?? null, error: row.last_error };
       this.#plan.advance(row.schedule_id, row.last_fire_at?.getTime() ?? -Infinity, stored);
     });
-    this.#stateSyncedAt = rows[0]!.synced_at;
+    const last = rows.at(-1)!;
+    if (rows.length === pageSize && last.schedule_id !== null) {
+      this.#stateCursor = { at: last.updated_at!, afterId: last.schedule_id, roundAt };
+      return false;
+    }
+    this.#stateCursor = undefined;
+    this.#stateSyncedAt = roundAt;
+    return true;
   }
 
   /** A new leader catches up with what the previous one decided, then publishes what its plan changed. */
   async #takeOver(): Promise<void> {
-    await this.#syncState();
+    while (!(await this.#syncState()));
     this.#takeOverWanted = false;
     this.#stateSyncedAt = undefined;
     this.#publishWanted = true;
