@@ -8,7 +8,7 @@ import type { Pool } from '../db/pool.ts';
 import type { Statements } from '../db/statements.ts';
 import type { Elector } from '../leader/elector.ts';
 import type { ScheduleChange } from '../listener/change-listener.ts';
-import { isStored, nextFireOf, Plan, type PlanEntry, type PlanState } from '../schedules/plan.ts';
+import { nextFireOf, Plan, type PlanEntry, type PlanState } from '../schedules/plan.ts';
 import { planEntryFromRow, type ScheduleRow } from '../schedules/schedule-row.ts';
 import { decideDue, type MissedGap } from './policies.ts';
 
@@ -376,7 +376,7 @@ export class Planner {
 
   /** The leader writes next fire and errors to schedule_state, where people read them. */
   async #publish(entries: PlanEntry[]): Promise<void> {
-    const changed = entries.filter((entry) => !isStored(entry));
+    const changed = entries.filter((entry) => !this.#plan.isStored(entry.id));
     if (!this.deps.elector.isLeader || changed.length === 0) return;
     const states = changed.map((entry) => stateRow(entry.id, entry));
     await this.deps.pool.query(this.deps.statements.save_plan, [JSON.stringify(states)]);

@@ -29,13 +29,17 @@ const daySeconds = 86_400;
 /** Eight years hold every combination of leap day and weekday: a match exists within them or never. */
 const searchDays = 8 * 366;
 
-// cron-parser's first parse sets up luxon's locale data (30-50 ms): pay for it while the
-// module loads, not inside the planner's first step, where the event loop must stay free.
-CronExpressionParser.parse('* * * * *');
-
 /** Compiled expressions by text: a hundred thousand schedules share a few dozen expressions. */
 const compiled = new Map<string, CompiledCron>();
 const maxCompiled = 10_000;
+
+/**
+ * Sets up cron-parser ahead of use: its first parse builds luxon's locale data
+ * (30-50 ms), which a scheduler pays at start, not inside a planner step.
+ */
+export function warmUpCron(): void {
+  CronExpressionParser.parse('* * * * *');
+}
 
 /**
  * Compiles an expression (5 fields, 6 with seconds first, or a macro) with

@@ -64,11 +64,6 @@ function nextFireWithin(
   return next === null || (endsAtMs !== null && next > endsAtMs) ? null : next;
 }
 
-/** Whether schedule_state already holds what the entry plans. */
-export function isStored(entry: PlanEntry): boolean {
-  return entry.storedNextMs !== undefined && entry.storedNextMs === entry.nextMs && entry.storedError === entry.error;
-}
-
 const misfires: readonly MisfirePolicy[] = ['skip', 'latest', 'all'];
 /** Bits of a slot's flags. */
 const enabledBit = 1;
@@ -137,8 +132,9 @@ export class Plan {
 
   /** Deletes the entries the current load did not see; returns how many. */
   dropUnloaded(): number {
-    const gone = [...this.#slots].filter(([, slot]) => this.#loadOf[slot] !== this.#load);
-    for (const [id] of gone) this.delete(id);
+    const gone: string[] = [];
+    for (const [id, slot] of this.#slots) if (this.#loadOf[slot] !== this.#load) gone.push(id);
+    for (const id of gone) this.delete(id);
     return gone.length;
   }
 
@@ -246,6 +242,12 @@ export class Plan {
     this.#flags[slot]! |= storedBit;
     this.#storedNext[slot] = stored.nextMs ?? none;
     this.#storedError[slot] = stored.error;
+  }
+
+  /** Whether schedule_state already holds what the entry plans. */
+  isStored(id: string): boolean {
+    const slot = this.#slots.get(id);
+    return slot !== undefined && this.#isStored(slot);
   }
 
   #isStored(slot: number): boolean {
