@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+import { createTestDatabase, type TestDatabase, withClient } from './helpers/db.ts';
+import { waitFor } from './helpers/wait.ts';
 
 let db: TestDatabase;
 before(async () => {
@@ -405,13 +406,55 @@ describe('change notifications', () => {
 });
 
 describe('the fire function', () => {
-  it('refuses a session that does not hold the leader lock (the fence)', async () => {
-    await rejects(
-      `select * from baton.fire('[]', '[]', baton.leader_lock_key())`,
-      'BT409',
-      undefined,
-      /does not hold the leader lock/,
-    );
+  const self = `pg_backend_pid(), (select backend_start from pg_stat_activity where pid = pg_backend_pid())`;
+
+  it('refuses when the session it names does not hold the leader lock (the fence)', async () => {
+    await rejects(`select * from baton.fire('[]', '[]', ${self})`, 'BT409', undefined, /does not hold the leader lock/);
+  });
+
+  it('fires from any session while the one it names holds the lock; a reused pid does not pass', async () => {
+    await withClient(db.url, async (lock) => {
+      const { rows } = await lock.query<{ pid: number; started: string }>(
+        `select pid, backend_start::text as started from pg_stat_activity where pid = pg_backend_pid()`,
+      );
+      const { pid, started } = rows[0]!;
+      await lock.query('select pg_advisory_lock(baton.leader_lock_key())');
+      assert.deepEqual(await db.query(`select * from baton.fire('[]', '[]', $1, $2)`, [pid, started]), []);
+      await rejects(
+        `select * from baton.fire('[]', '[]', ${pid}, '${started}'::timestamptz - interval '1 microsecond')`,
+        'BT409',
+        undefined,
+        /does not hold the leader lock/,
+      );
+    });
+  });
+
+  it('holds the fire fence while it runs: a new leader waits for the statements in flight', async () => {
+    await db.query('select pg_advisory_lock(baton.leader_lock_key())');
+    let tookFence = false;
+    try {
+      await db.query('begin');
+      await db.query(`select * from baton.fire('[]', '[]', ${self})`);
+      const takeover = withClient(db.url, async (next) => {
+        await next.query('select pg_advisory_xact_lock(baton.fire_fence_key())');
+        tookFence = true;
+      });
+      await waitFor('the takeover to wait on the fence', async () => {
+        const { waiting } = await db.one(
+          `select count(*)::int as waiting from pg_locks
+           where locktype = 'advisory' and not granted and database = (select oid from pg_database where datname = current_database())
+             and ((classid::bigint << 32) | objid::bigint) = baton.fire_fence_key()`,
+        );
+        return waiting === 1 || undefined;
+      });
+      assert.equal(tookFence, false);
+      await db.query('commit');
+      await takeover;
+      assert.equal(tookFence, true);
+    } finally {
+      await db.query('rollback').catch(() => undefined);
+      await db.query('select pg_advisory_unlock(baton.leader_lock_key())');
+    }
   });
 
   it('inserts each fire once, and enqueues only what it inserted', async () => {
@@ -420,8 +463,8 @@ describe('the fire function', () => {
     try {
       const fires = JSON.stringify([{ schedule_id: id, fire_at: '2030-01-01T00:00:00Z' }]);
       const plan = JSON.stringify([{ schedule_id: id, next_fire_at: '2030-01-01T00:01:00Z' }]);
-      const first = await db.query(`select * from baton.fire($1, $2, baton.leader_lock_key())`, [fires, plan]);
-      const again = await db.query(`select * from baton.fire($1, $2, baton.leader_lock_key())`, [fires, plan]);
+      const first = await db.query(`select * from baton.fire($1, $2, ${self})`, [fires, plan]);
+      const again = await db.query(`select * from baton.fire($1, $2, ${self})`, [fires, plan]);
       assert.equal(again.length, 0);
       assert.equal(first.length, 1);
       const { jobs } = await db.one(`select count(*)::int as jobs from graphile_worker.jobs where key = $1`, [

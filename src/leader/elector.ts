@@ -11,23 +11,28 @@ export interface ElectorSettings {
   sessionTimeoutMs: number;
 }
 
-/** Work that must run on the session holding the leader lock (the fence). */
-export type FencedWork<T> = (client: pg.Client, lockKey: string) => Promise<T>;
+/**
+ * The leader's lock session, as fire() checks it: any session of the leader may fire
+ * while this one holds the leader lock (backend_start tells a reused pid apart).
+ */
+export interface LeaderFence {
+  pid: number;
+  backendStart: string;
+}
 
 /**
  * Leader election on a dedicated session: the baton is a session advisory lock.
  * A standby blocks in pg_advisory_lock, so it takes over the moment the leader's
  * session ends. The server enforces a heartbeat (idle_session_timeout), so a
- * frozen leader loses the lock within sessionTimeoutMs.
+ * frozen leader loses the lock within sessionTimeoutMs. The lock session does nothing
+ * else: fires go through the pool, fenced by it (see fire()).
  */
 export class Elector {
   readonly #abort = new AbortController();
   #loop: Promise<void> | undefined;
-  #leader: { client: pg.Client; lockKey: string; lose: (reason: Error) => void } | undefined;
+  #leader: { client: pg.Client; lockKey: string; fence: LeaderFence } | undefined;
   /** When the lock session last answered: the lead is trusted only within the session timeout of it. */
   #confirmedAt = 0;
-  /** Serialises use of the lock session: heartbeats never land inside a fire transaction. */
-  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly deps: {
@@ -68,21 +73,15 @@ export class Elector {
   async stop(): Promise<void> {
     const leader = this.#leader;
     if (leader) {
-      await this.#exclusive(() => leader.client.query('select pg_advisory_unlock($1)', [leader.lockKey])).catch(
-        () => undefined,
-      );
+      await leader.client.query('select pg_advisory_unlock($1)', [leader.lockKey]).catch(() => undefined);
     }
     this.#abort.abort();
     await this.#loop;
   }
 
-  /** Runs work on the lock session, one piece at a time; throws if this node does not lead. */
-  runFenced<T>(work: FencedWork<T>): Promise<T> {
-    return this.#exclusive(() => {
-      const leader = this.#leader;
-      if (!leader) throw new Error('not the leader');
-      return work(leader.client, leader.lockKey);
-    });
+  /** What a fire statement names to prove it comes from the leader; undefined when this node does not lead. */
+  fence(): LeaderFence | undefined {
+    return this.#leader?.fence;
   }
 
   async #campaign(session: Session): Promise<void> {
@@ -98,24 +97,39 @@ export class Elector {
               set_config('client_connection_check_interval', '250', false)`,
       [String(settings.sessionTimeoutMs)],
     );
-    const { rows } = await client.query<{ key: string }>(`select ${quoteIdent(schema)}.leader_lock_key() as key`);
-    const lockKey = rows[0]!.key;
+    const { rows } = await client.query<{ key: string; fenceKey: string; pid: number; backendStart: string }>(
+      `select ${quoteIdent(schema)}.leader_lock_key() as key, ${quoteIdent(schema)}.fire_fence_key() as "fenceKey",
+              pid, backend_start::text as "backendStart"
+       from pg_stat_activity where pid = pg_backend_pid()`,
+    );
+    const { key: lockKey, fenceKey, pid, backendStart } = rows[0]!;
     logger.debug({ lockKey }, 'waiting for the leader lock');
     const acquired = await Promise.race([
-      client.query('select pg_advisory_lock($1)', [lockKey]).then(() => true),
+      // Then the fire fence, exclusively and at once released: the old leader's fire statements
+      // still in flight commit (or fail) before this node decides anything.
+      client
+        .query('select pg_advisory_lock($1)', [lockKey])
+        .then(() => client.query('select pg_advisory_xact_lock($1)', [fenceKey]))
+        .then(() => true),
       untilBrokenOrStopped(session).then(() => false),
     ]);
     if (!acquired) return;
 
     let lose!: (reason: Error) => void;
     const lost = new Promise<Error>((resolve) => (lose = resolve));
-    this.#leader = { client, lockKey, lose };
+    this.#leader = { client, lockKey, fence: { pid, backendStart } };
     this.#confirmedAt = Date.now();
     logger.info('acquired the leader lock');
     events.emit('leader:acquired', { nodeId });
+    let beating = false;
     const heartbeat = setInterval(() => {
-      this.#exclusive(() => client.query('select 1')).then(
-        () => (this.#confirmedAt = Date.now()),
+      if (beating) return; // the last one has not answered yet: the session timeout decides
+      beating = true;
+      client.query('select 1').then(
+        () => {
+          beating = false;
+          this.#confirmedAt = Date.now();
+        },
         (error: unknown) => lose(error as Error),
       );
     }, settings.heartbeatMs);
@@ -129,11 +143,5 @@ export class Elector {
     if (reason) logger.warn({ err: reason.message }, 'lost the leader lock');
     events.emit('leader:lost', { nodeId, reason: reason?.message ?? 'stopped' });
     if (reason) throw reason;
-  }
-
-  #exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
-    const run = this.#queue.then(fn, fn);
-    this.#queue = run.catch(() => undefined);
-    return run;
   }
 }

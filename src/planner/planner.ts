@@ -80,6 +80,11 @@ interface StateRow {
  * due fires into ledger rows and jobs. One loop does the work in bounded steps
  * (a page of rows, a batch of fires), most urgent first, and yields to the event
  * loop between them: nothing it does can starve the leader's heartbeat.
+ *
+ * Fires go in two lanes, each on a pooled connection: a batch of what is due (one at a
+ * time, in the background, so a burst's statement does not hold up the loop), and the
+ * changes due now, fired by the loop itself. The plan keeps a schedule out of one lane
+ * while the other holds it.
  */
 export class Planner {
   readonly #plan = new Plan();
@@ -107,6 +112,8 @@ export class Planner {
   #stateCursor: StateCursor | undefined;
   /** After a failed fire, none is tried before this instant. */
   #retryAt = 0;
+  /** The batch of due fires in flight, if any. */
+  #batch: Promise<void> | undefined;
 
   constructor(
     private readonly deps: {
@@ -160,10 +167,15 @@ export class Planner {
         if (await this.#step()) await yieldToLoop();
         else await this.#idle(this.#waitMs(), true);
       } catch (error) {
-        this.deps.logger.error({ err: errorMessage(error) }, 'planner step failed; trying again in a second');
+        this.#stepFailed(error);
         await this.#idle(stepRetryMs, false);
       }
     }
+    await this.#batch;
+  }
+
+  #stepFailed(error: unknown): void {
+    this.deps.logger.error({ err: errorMessage(error) }, 'planner step failed; trying again in a second');
   }
 
   /** One bounded piece of work, the most urgent first; false when there is nothing to do now. */
@@ -181,7 +193,8 @@ export class Planner {
     const leading = this.deps.elector.isLeader;
     if (this.#changed.size > 0) return { name: 'reload', run: () => this.#reloadChanged() };
     if (leading && this.#takeOverWanted) return { name: 'take over', run: () => this.#takeOver() };
-    if (leading && this.#fireIsDue()) return { name: 'fire', run: () => this.#fireDue() };
+    if (leading && this.#urgent.size > 0) return { name: 'fire changes', run: () => this.#fireChanges() };
+    if (leading && this.#batchIsDue()) return { name: 'fire', run: async () => this.#startBatch() };
     if (leading && this.#publishWanted) return { name: 'publish', run: () => this.#publishBacklog() };
     if (!leading && this.#stateSyncIsDue()) {
       return { name: 'sync state', run: async () => void (await this.#syncState()) };
@@ -192,15 +205,15 @@ export class Planner {
     return undefined;
   }
 
-  #fireIsDue(): boolean {
+  #batchIsDue(): boolean {
     const now = this.deps.clock.now();
     const earliest = this.#plan.earliest();
-    return earliest !== null && earliest <= now && now >= this.#retryAt;
+    return this.#batch === undefined && earliest !== null && earliest <= now && now >= this.#retryAt;
   }
 
-  /** Until the earliest fire (if leading), or a nudge, or at most maxWaitMs. */
+  /** Until the earliest fire (if leading and no batch is in flight), or a nudge, or at most maxWaitMs. */
   #waitMs(): number {
-    const earliest = this.deps.elector.isLeader ? this.#plan.earliest() : null;
+    const earliest = this.deps.elector.isLeader && this.#batch === undefined ? this.#plan.earliest() : null;
     if (earliest === null) return maxWaitMs;
     return Math.min(Math.max(earliest, this.#retryAt) - this.deps.clock.now(), maxWaitMs);
   }
@@ -384,15 +397,35 @@ export class Planner {
     for (const entry of changed) this.#plan.markStored(entry.id, entry);
   }
 
-  /** One batch of due fires: decided here, committed by one statement on the lock session. */
-  async #fireDue(): Promise<void> {
+  /** The next batch of due fires, in the background: the loop goes on meanwhile, and a change due now with it. */
+  #startBatch(): void {
+    const now = this.deps.clock.now();
+    this.#batch = this.#fire(this.#plan.takeDue(now, this.deps.settings.fireBatchSize), now)
+      .catch((error: unknown) => {
+        this.#retryAt = now + stepRetryMs;
+        this.#stepFailed(error);
+      })
+      .finally(() => {
+        this.#batch = undefined;
+        this.#nudge();
+      });
+  }
+
+  /**
+   * Reloaded schedules with a fire due now, beside the batch in flight: a change waits
+   * for no burst. One held by the batch is fired after it, by the next batch.
+   */
+  async #fireChanges(): Promise<void> {
+    const ids = [...this.#urgent].slice(0, this.deps.settings.fireBatchSize);
+    for (const id of ids) this.#urgent.delete(id);
+    const now = this.deps.clock.now();
+    await this.#fire(this.#plan.takeDueOf(ids, now), now);
+  }
+
+  /** Fires taken entries: decided here, committed by one fenced statement. */
+  async #fire(due: PlanEntry[], now: number): Promise<void> {
+    if (due.length === 0) return;
     const { clock, settings, events } = this.deps;
-    const now = clock.now();
-    // A change due now waits for the statement in flight at most, not for the rest of a burst.
-    const urgentIds = [...this.#urgent].slice(0, settings.fireBatchSize);
-    for (const id of urgentIds) this.#urgent.delete(id);
-    const urgent = this.#plan.takeDueOf(urgentIds, now);
-    const due = urgent.length > 0 ? urgent : this.#plan.takeDue(now, settings.fireBatchSize);
     const fires: FireRow[] = [];
     const advanced = new Map<string, { cursorMs: number; state: PlanState }>();
     try {
@@ -426,22 +459,25 @@ export class Planner {
   }
 
   /**
-   * The fire statement, on the lock session: ledger rows, jobs and the advanced plan
-   * commit together. If it fails, the entries go back as they were and are tried
-   * again in a second (a lost lead leaves them to the new leader).
+   * The fire statement, fenced by the leader's lock session: ledger rows, jobs and the
+   * advanced plan commit together. If it fails, the entries go back as they were and are
+   * tried again in a second (a lost lead leaves them to the new leader).
    */
   async #commitFires(fires: FireRow[], advanced: Map<string, { cursorMs: number; state: PlanState }>, now: number) {
-    const { elector, statements, logger } = this.deps;
+    const { elector, statements, logger, pool } = this.deps;
     const plan = [...advanced].map(([id, { state }]) => stateRow(id, state));
     try {
-      const { rows } = await elector.runFenced((client, lockKey) =>
-        client.query<{ id: string; schedule_name: string; fire_at: Date; status: string }>(statements.fire, [
-          JSON.stringify(fires),
-          JSON.stringify(plan),
-          lockKey,
-        ]),
+      const fence = elector.fence();
+      if (!fence) throw new Error('not the leader');
+      const { rows } = await pool.query<{ id: string; schedule_name: string; fire_at: Date; status: string }>(
+        statements.fire,
+        [JSON.stringify(fires), JSON.stringify(plan), fence.pid, fence.backendStart],
       );
-      await inSlices([...advanced], ([id, { cursorMs, state }]) => this.#plan.advance(id, cursorMs, state));
+      await inSlices([...advanced], ([id, { cursorMs, state }]) => {
+        this.#plan.advance(id, cursorMs, state);
+        // Reloaded while in flight: what the statement published is already out of date.
+        if (!this.#plan.isStored(id)) this.#publishWanted = true;
+      });
       return rows;
     } catch (error) {
       this.#plan.restore(advanced.keys());

@@ -68,6 +68,7 @@ const misfires: readonly MisfirePolicy[] = ['skip', 'latest', 'all'];
 /** Bits of a slot's flags. */
 const enabledBit = 1;
 const storedBit = 2; // schedule_state has a row for it
+const takenBit = 4; // taken for a fire statement in flight: out of the queue until it settles
 /** null in a number column. */
 const none = Number.NaN;
 const orNull = (value: number) => (Number.isNaN(value) ? null : value);
@@ -149,7 +150,10 @@ export class Plan {
     this.#timing[slot] = entry.timing;
     this.#error[slot] = entry.error;
     this.#storedError[slot] = entry.storedError;
-    this.#flags[slot] = (entry.enabled ? enabledBit : 0) | (entry.storedNextMs !== undefined ? storedBit : 0);
+    this.#flags[slot] =
+      (entry.enabled ? enabledBit : 0) |
+      (entry.storedNextMs !== undefined ? storedBit : 0) |
+      (this.#flags[slot]! & takenBit);
     this.#misfire[slot] = misfires.indexOf(entry.misfire);
     this.#loadOf[slot] = this.#load;
     this.#startsAt[slot] = entry.startsAtMs ?? none;
@@ -164,11 +168,12 @@ export class Plan {
 
   /**
    * Moves an entry's cursor (after fires) and replans it, with what schedule_state now
-   * holds for it if that is known.
+   * holds for it if that is known. A taken entry is back in the queue.
    */
   advance(id: string, cursorMs: number, stored?: PlanState): void {
     const slot = this.#slots.get(id);
     if (slot === undefined) return;
+    this.#flags[slot]! &= ~takenBit;
     this.#cursor[slot] = Math.max(this.#cursor[slot]!, cursorMs);
     if (stored) this.#setStored(slot, stored);
     this.#replan(slot);
@@ -186,6 +191,7 @@ export class Plan {
     this.#queue.remove(slot);
     this.#slots.delete(id);
     this.#ids[slot] = undefined;
+    this.#flags[slot] = 0;
     this.#timing[slot] = null;
     this.#error[slot] = null;
     this.#storedError[slot] = null;
@@ -199,11 +205,13 @@ export class Plan {
 
   /**
    * Takes up to `limit` entries whose fire is due at or before `atMs`, earliest
-   * first, out of the queue: the caller advances each one, or restore()s it.
+   * first, out of the queue: the caller advances each one, or restore()s it. Until
+   * then the entry stays out of the queue, whatever set() does to it, so no two fire
+   * statements in flight hold the same schedule.
    */
   takeDue(atMs: number, limit: number): PlanEntry[] {
     const due: PlanEntry[] = [];
-    while (due.length < limit && (this.#queue.peekDue() ?? Infinity) <= atMs) due.push(this.#entry(this.#queue.pop()!));
+    while (due.length < limit && (this.#queue.peekDue() ?? Infinity) <= atMs) due.push(this.#take(this.#queue.pop()!));
     return due;
   }
 
@@ -214,7 +222,7 @@ export class Plan {
       const slot = this.#slots.get(id);
       if (slot === undefined || (this.#queue.dueOf(slot) ?? Infinity) > atMs) continue;
       this.#queue.remove(slot);
-      due.push(this.#entry(slot));
+      due.push(this.#take(slot));
     }
     return due;
   }
@@ -223,8 +231,15 @@ export class Plan {
   restore(ids: Iterable<string>): void {
     for (const id of ids) {
       const slot = this.#slots.get(id);
-      if (slot !== undefined && !this.#queue.has(slot)) this.#replan(slot);
+      if (slot === undefined || !(this.#flags[slot]! & takenBit)) continue;
+      this.#flags[slot]! &= ~takenBit;
+      this.#replan(slot);
     }
+  }
+
+  #take(slot: number): PlanEntry {
+    this.#flags[slot]! |= takenBit;
+    return this.#entry(slot);
   }
 
   #replan(slot: number): void {
@@ -235,7 +250,8 @@ export class Plan {
       this.#cursor[slot]!,
     );
     this.#next[slot] = nextMs ?? none;
-    this.#queue.set(slot, nextMs === null ? null : nextMs + jitterOf(this.#ids[slot]!, nextMs, this.#jitter[slot]!));
+    const queued = nextMs !== null && !(this.#flags[slot]! & takenBit);
+    this.#queue.set(slot, queued ? nextMs + jitterOf(this.#ids[slot]!, nextMs, this.#jitter[slot]!) : null);
   }
 
   #setStored(slot: number, stored: PlanState): void {

@@ -58,6 +58,21 @@ describe('Plan', () => {
     assert.equal(plan.earliest(), base + 2_000);
   });
 
+  it('a taken entry replaced by set() stays out of the queue until its fire settles', () => {
+    const plan = new Plan();
+    plan.set(entry('a'));
+    assert.deepEqual(ids(plan.takeDue(base + 1_000, 10)), ['a']);
+    plan.set(entry('a', { timing: { kind: 'every', periodMs: 500, anchorMs: base } })); // a reload meanwhile
+    assert.equal(plan.earliest(), null, 'a second fire statement must not take it');
+    assert.deepEqual(ids(plan.takeDueOf(['a'], base + 1_000)), []);
+    plan.advance('a', base + 1_000);
+    assert.equal(plan.earliest(), base + 1_500, 'back, as the reload planned it');
+    assert.deepEqual(ids(plan.takeDueOf(['a'], base + 1_500)), ['a']);
+    plan.delete('a');
+    plan.set(entry('b'));
+    assert.equal(plan.earliest(), base + 1_000, 'a reused slot starts untaken');
+  });
+
   it('keeps a jittered entry planned when it is taken and restored (the fire waits for its delay)', () => {
     const plan = new Plan();
     const planned = plan.set(entry('j', { jitterMs: 10_000 }));

@@ -1,0 +1,135 @@
+-- The fence moves off the lock session. fire() used to run on the session holding the
+-- leader lock, so a change due now waited behind a burst's statement on it (hundreds of
+-- milliseconds at 100,000 schedules). Now any session of the leader may fire:
+--   - the caller names the leader's lock session (pid and backend_start: a pid can be
+--     reused), and fire() checks that this session holds the leader lock;
+--   - each fire statement holds the fire fence shared for its transaction, and a new
+--     leader takes the fence exclusively once before its first fire, so it waits for the
+--     old leader's statements in flight. One that starts after that finds the lock
+--     session gone from pg_locks, and fails.
+-- The lock session then only holds the lock and answers heartbeats.
+
+create function :SCHEMA.fire_fence_key() returns bigint
+language sql stable as $$
+  select hashtextextended(current_database() || '/' || :SCHEMA_LITERAL || '/fire-fence', 0)
+$$;
+
+drop function :SCHEMA.fire(jsonb, jsonb, bigint);
+
+create function :SCHEMA.fire(fires jsonb, plan jsonb, lock_session_pid int, lock_session_start timestamptz)
+returns setof :SCHEMA.runs
+language plpgsql
+set enable_seqscan = off
+set jit = off
+as $$
+declare
+  run_ids regclass := pg_get_serial_sequence(:SCHEMA_LITERAL || '.runs', 'id');
+  -- The fires, parsed once: the statements below read them three times.
+  batch :SCHEMA.fire_spec[] := array(select f from jsonb_populate_recordset(null:::SCHEMA.fire_spec, fires) f);
+begin
+  -- Shared: fire statements of one leader run side by side; a new leader waits for them.
+  perform pg_advisory_xact_lock_shared(:SCHEMA.fire_fence_key());
+  if not exists (
+    select 1 from pg_locks l
+    join pg_stat_activity a on a.pid = l.pid
+    where l.locktype = 'advisory' and l.pid = lock_session_pid and l.granted
+      and ((l.classid::bigint << 32) | l.objid::bigint) = :SCHEMA.leader_lock_key() and l.objsubid = 1
+      and a.backend_start = lock_session_start
+  ) then
+    raise exception using errcode = 'BT409', message = 'the leader session does not hold the leader lock';
+  end if;
+
+  -- Schedules first: runs still pending pile up by the thousand when workers lag, and only
+  -- those of `replace` schedules are looked at.
+  perform :SCHEMA._cancel(r.id, format('replaced by the fire at %s', f.fire_at))
+  from (
+    select f.schedule_id, max(f.fire_at) as fire_at
+    from unnest(batch) f
+    join :SCHEMA.schedules s on s.id = f.schedule_id and s.overlap = 'replace'
+    where f.status = 'pending'
+    group by f.schedule_id
+    offset 0
+  ) f
+  cross join lateral (
+    select r.id from :SCHEMA.runs r
+    where r.schedule_id = f.schedule_id and r.status in ('pending', 'running') and r.fire_at < f.fire_at
+  ) r;
+
+  return query
+  with fire as (
+    select f.*, row_number() over (partition by f.schedule_id, f.status order by f.fire_at) as nth
+    from unnest(batch) f
+  ),
+  -- Fires not in the ledger yet. Only the leader gets this far, and it never fires one
+  -- schedule in two statements at once; the unique index has the last word anyway.
+  fresh as materialized (
+    select nextval(run_ids) as id, s.id as schedule_id, s.name, f.fire_at,
+           case
+             when f.status <> 'pending' then f.status
+             when s.overlap = 'skip' and (active.id is not null or f.nth > 1) then 'skipped'
+             else 'pending'
+           end as status,
+           case
+             when f.status <> 'pending' then f.reason
+             when s.overlap = 'skip' and active.id is not null
+               then format('overlap skip: run %s is still %s', active.id, active.status)
+             when s.overlap = 'skip' and f.nth > 1 then 'overlap skip: an earlier fire of this batch runs'
+           end as reason,
+           s.task, s.payload,
+           case when s.overlap = 'queue' then coalesce(s.queue, :SCHEMA_LITERAL || ':schedule:' || s.id) else s.queue end
+             as queue,
+           s.priority, s.max_attempts, s.timeout, f.missed_through, f.missed_count
+    from fire f
+    join :SCHEMA.schedules s on s.id = f.schedule_id
+    left join lateral (
+      -- Only for `skip` schedules: the others would read their whole history for nothing.
+      select r.id, r.status from :SCHEMA.runs r
+      where s.overlap = 'skip' and r.schedule_id = s.id and r.status in ('pending', 'running')
+      order by r.fire_at desc
+      limit 1
+    ) active on true
+    -- One index probe per fire, whatever the planner believes about the size of runs.
+    left join lateral (
+      select true as done from :SCHEMA.runs r
+      where r.schedule_id = f.schedule_id and r.fire_at = f.fire_at and r.kind = 'scheduled'
+      limit 1
+    ) ledger on true
+    where ledger.done is null
+  ),
+  jobs as materialized (
+    select j.id, j.key
+    from :WORKER_SCHEMA.add_jobs(array(
+      select row(:SCHEMA.job_identifier(fr.task), json_build_object('run_id', fr.id), fr.queue, fr.fire_at,
+                 fr.max_attempts, :SCHEMA_LITERAL || ':run:' || fr.id, fr.priority, null):::WORKER_SCHEMA.job_spec
+      from fresh fr
+      where fr.status = 'pending'
+    )) j
+  )
+  insert into :SCHEMA.runs (id, schedule_id, schedule_name, kind, fire_at, status, reason, task, payload,
+                            queue, priority, max_attempts, timeout, job_id, missed_through, missed_count)
+  overriding system value
+  select fr.id, fr.schedule_id, fr.name, 'scheduled', fr.fire_at, fr.status, fr.reason, fr.task, fr.payload,
+         fr.queue, fr.priority, fr.max_attempts, fr.timeout, jobs.id, fr.missed_through, fr.missed_count
+  from fresh fr
+  left join jobs on jobs.key = :SCHEMA_LITERAL || ':run:' || fr.id
+  on conflict (schedule_id, fire_at) where kind = 'scheduled' do nothing
+  returning *;
+
+  insert into :SCHEMA.schedule_state as st (schedule_id, next_fire_at, last_fire_at, last_error)
+  select p.schedule_id, p.next_fire_at, fired.last_fire_at, p.error
+  from jsonb_to_recordset(plan) as p(schedule_id bigint, next_fire_at timestamptz, error text)
+  join :SCHEMA.schedules s on s.id = p.schedule_id
+  left join (
+    select f.schedule_id, max(coalesce(f.missed_through, f.fire_at)) as last_fire_at
+    from unnest(batch) f
+    group by f.schedule_id
+  ) fired on fired.schedule_id = p.schedule_id
+  on conflict (schedule_id) do update set
+    next_fire_at = excluded.next_fire_at,
+    last_error = excluded.last_error,
+    last_fire_at = greatest(st.last_fire_at, excluded.last_fire_at),
+    updated_at = now();
+end
+$$;
+
+revoke execute on function :SCHEMA.fire(jsonb, jsonb, int, timestamptz) from public;
