@@ -269,6 +269,7 @@ export class Planner {
     const startedAt = rows[0]!.at;
     this.#resyncWanted = false;
     const first = this.#syncedAt === undefined;
+    this.#plan.reserve(rows[0]!.schedules);
     if (first) this.#plan.beginLoad();
     this.#load = { phase: first ? 'soon' : 'changed', afterId: '0', startedAt, startedMs: performance.now(), rows: 0 };
   }

@@ -64,10 +64,18 @@ export class DueQueue {
     return head;
   }
 
+  /** Makes room for `count` slots, all queued, at once (see Plan.reserve). */
+  reserve(count: number): void {
+    if (count > this.#heap.length) this.#heap = grown(this.#heap, count);
+    if (count > this.#position.length) this.#growSlots(count);
+  }
+
   /** Makes room for a slot number in the per-slot arrays. */
   #reserve(slot: number): void {
-    if (slot < this.#position.length) return;
-    const size = Math.max(slot + 1, this.#position.length * 2);
+    if (slot >= this.#position.length) this.#growSlots(Math.max(slot + 1, this.#position.length * 2));
+  }
+
+  #growSlots(size: number): void {
     this.#position = grown(this.#position, size, -1);
     this.#due = grown(this.#due, size);
   }

@@ -296,10 +296,22 @@ export class Plan {
     };
   }
 
+  /**
+   * Makes room for `count` schedules at once: a load that knows its size does not grow
+   * the columns by doubling, leaving each smaller copy behind as garbage.
+   */
+  reserve(count: number): void {
+    if (count > this.#flags.length) this.#grow(count);
+    this.#queue.reserve(count);
+  }
+
   #newSlot(): number {
     const slot = this.#used++;
-    if (slot < this.#flags.length) return slot;
-    const size = Math.max(1024, slot * 2);
+    if (slot >= this.#flags.length) this.#grow(Math.max(1024, slot * 2));
+    return slot;
+  }
+
+  #grow(size: number): void {
     this.#flags = grown(this.#flags, size);
     this.#misfire = grown(this.#misfire, size);
     this.#loadOf = grown(this.#loadOf, size);
@@ -310,6 +322,5 @@ export class Plan {
     this.#cursor = grown(this.#cursor, size);
     this.#storedNext = grown(this.#storedNext, size);
     this.#next = grown(this.#next, size);
-    return slot;
   }
 }
