@@ -323,9 +323,9 @@ export class Planner {
 
   /** Plans a row; a planning error is reported once, when it appears, not at every load of every node. */
   #planRow(row: ScheduleRow): PlanEntry {
-    const before = this.#plan.get(row.id);
+    const before = this.#plan.errorOf(row.id);
     const entry = this.#plan.set(planEntryFromRow(row));
-    const known = before ? before.error : entry.storedError;
+    const known = before === undefined ? entry.storedError : before;
     if (entry.error && entry.error !== known) {
       this.deps.events.emit('schedule:invalid', { scheduleId: entry.id, name: row.name, error: entry.error });
     }

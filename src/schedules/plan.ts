@@ -105,9 +105,10 @@ export class Plan {
     return this.#slots.size;
   }
 
-  get(id: string): PlanEntry | undefined {
+  /** An entry's planning error: null if it plans, undefined if the plan has no such entry. */
+  errorOf(id: string): string | null | undefined {
     const slot = this.#slots.get(id);
-    return slot === undefined ? undefined : this.#entry(slot);
+    return slot === undefined ? undefined : this.#error[slot]!;
   }
 
   /** Up to `limit` entries whose plan schedule_state does not hold yet. */

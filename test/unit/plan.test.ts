@@ -104,7 +104,7 @@ describe('Plan', () => {
     assert.ok(!plan.loadedNow('gone'));
     assert.equal(plan.dropUnloaded(), 1);
     assert.equal(plan.size, 1);
-    assert.ok(plan.get('kept'));
+    assert.equal(plan.errorOf('kept'), null);
   });
 
   it('forgets replaced and deleted entries', () => {
