@@ -23,10 +23,8 @@ export interface BatonEventMap {
   'listener:connected': { reconnect: boolean };
   'plan:resynced': { schedules: number };
   'schedule:invalid': { scheduleId: string; name: string; error: string };
-  'fire:enqueued': {
-    runs: Array<{ id: string; scheduleName: string; fireAt: Date; status: string }>;
-    latencyMs: number;
-  };
+  /** One fire statement: the runs it created, counted by status (a burst's are thousands: no row each). */
+  'fire:enqueued': { runs: Record<string, number>; latencyMs: number };
   'run:started': { runId: string; task: string; attempt: number };
   'run:finished': RunSummary;
 }

@@ -8,6 +8,7 @@ import type { Pool } from '../db/pool.ts';
 import type { Statements } from '../db/statements.ts';
 import type { Elector } from '../leader/elector.ts';
 import type { ScheduleChange } from '../listener/change-listener.ts';
+import type { RunStatus } from '../runs/run.table.ts';
 import { nextFireOf, Plan, type PlanEntry, type PlanState } from '../schedules/plan.ts';
 import { planEntryFromRow, type ScheduleRow } from '../schedules/schedule-row.ts';
 import { decideDue, type MissedGap } from './policies.ts';
@@ -40,6 +41,8 @@ const stateMarginMs = 5_000;
 const slowStepMs = 100;
 /** Most instants one schedule fires in one pass under misfire `all`; the rest follow. */
 const maxFiresPerEntry = 100;
+/** Batches of due fires in flight at once: a burst's second statement runs beside its first. */
+const maxBatches = 2;
 
 /** A load in pages: `soon` then `all` at a cold start (a full load), `changed` for a resync. */
 interface Load {
@@ -81,10 +84,10 @@ interface StateRow {
  * (a page of rows, a batch of fires), most urgent first, and yields to the event
  * loop between them: nothing it does can starve the leader's heartbeat.
  *
- * Fires go in two lanes, each on a pooled connection: a batch of what is due (one at a
- * time, in the background, so a burst's statement does not hold up the loop), and the
- * changes due now, fired by the loop itself. The plan keeps a schedule out of one lane
- * while the other holds it.
+ * Fires go in two lanes, each on pooled connections: batches of what is due (up to two
+ * at a time, in the background, so a burst's statements do not hold up the loop), and the
+ * changes due now, fired by the loop itself. The plan keeps a schedule out of every
+ * statement but the one that holds it.
  */
 export class Planner {
   readonly #plan = new Plan();
@@ -112,8 +115,8 @@ export class Planner {
   #stateCursor: StateCursor | undefined;
   /** After a failed fire, none is tried before this instant. */
   #retryAt = 0;
-  /** The batch of due fires in flight, if any. */
-  #batch: Promise<void> | undefined;
+  /** The batches of due fires in flight. */
+  readonly #batches = new Set<Promise<void>>();
 
   constructor(
     private readonly deps: {
@@ -171,7 +174,7 @@ export class Planner {
         await this.#idle(stepRetryMs, false);
       }
     }
-    await this.#batch;
+    await Promise.all(this.#batches);
   }
 
   #stepFailed(error: unknown): void {
@@ -208,12 +211,12 @@ export class Planner {
   #batchIsDue(): boolean {
     const now = this.deps.clock.now();
     const earliest = this.#plan.earliest();
-    return this.#batch === undefined && earliest !== null && earliest <= now && now >= this.#retryAt;
+    return this.#batches.size < maxBatches && earliest !== null && earliest <= now && now >= this.#retryAt;
   }
 
   /** Until the earliest fire (if leading and no batch is in flight), or a nudge, or at most maxWaitMs. */
   #waitMs(): number {
-    const earliest = this.deps.elector.isLeader && this.#batch === undefined ? this.#plan.earliest() : null;
+    const earliest = this.deps.elector.isLeader && this.#batches.size < maxBatches ? this.#plan.earliest() : null;
     if (earliest === null) return maxWaitMs;
     return Math.min(Math.max(earliest, this.#retryAt) - this.deps.clock.now(), maxWaitMs);
   }
@@ -401,15 +404,16 @@ export class Planner {
   /** The next batch of due fires, in the background: the loop goes on meanwhile, and a change due now with it. */
   #startBatch(): void {
     const now = this.deps.clock.now();
-    this.#batch = this.#fire(this.#plan.takeDue(now, this.deps.settings.fireBatchSize), now)
+    const batch = this.#fire(this.#plan.takeDue(now, this.deps.settings.fireBatchSize), now)
       .catch((error: unknown) => {
         this.#retryAt = now + stepRetryMs;
         this.#stepFailed(error);
       })
       .finally(() => {
-        this.#batch = undefined;
+        this.#batches.delete(batch);
         this.#nudge();
       });
+    this.#batches.add(batch);
   }
 
   /**
@@ -448,15 +452,8 @@ export class Planner {
     const started = clock.now();
     const created = await this.#commitFires(fires, advanced, now);
     if (created.length === 0) return;
-    events.emit('fire:enqueued', {
-      runs: created.map((run) => ({
-        id: run.id,
-        scheduleName: run.schedule_name,
-        fireAt: run.fire_at,
-        status: run.status,
-      })),
-      latencyMs: clock.now() - started,
-    });
+    const runs = Object.fromEntries(created.map((row) => [row.status, row.runs]));
+    events.emit('fire:enqueued', { runs, latencyMs: clock.now() - started });
   }
 
   /**
@@ -470,10 +467,12 @@ export class Planner {
     try {
       const fence = elector.fence();
       if (!fence) throw new Error('not the leader');
-      const { rows } = await pool.query<{ id: string; schedule_name: string; fire_at: Date; status: string }>(
-        statements.fire,
-        [JSON.stringify(fires), JSON.stringify(plan), fence.pid, fence.backendStart],
-      );
+      const { rows } = await pool.query<{ status: RunStatus; runs: number }>(statements.fire, [
+        JSON.stringify(fires),
+        JSON.stringify(plan),
+        fence.pid,
+        fence.backendStart,
+      ]);
       await inSlices([...advanced], ([id, { cursorMs, state }]) => {
         this.#plan.advance(id, cursorMs, state);
         // Reloaded while in flight: what the statement published is already out of date.
