@@ -31,10 +31,9 @@ begin
   perform pg_advisory_xact_lock_shared(:SCHEMA.fire_fence_key());
   if not exists (
     select 1 from pg_locks l
-    join pg_stat_activity a on a.pid = l.pid
     where l.locktype = 'advisory' and l.pid = lock_session_pid and l.granted
       and ((l.classid::bigint << 32) | l.objid::bigint) = :SCHEMA.leader_lock_key() and l.objsubid = 1
-      and a.backend_start = lock_session_start
+      and (select a.backend_start from pg_stat_get_activity(lock_session_pid) a) = lock_session_start
   ) then
     raise exception using errcode = 'BT409', message = 'the leader session does not hold the leader lock';
   end if;
