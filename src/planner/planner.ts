@@ -431,17 +431,22 @@ export class Planner {
   async #fire(due: PlanEntry[], now: number): Promise<void> {
     if (due.length === 0) return;
     const { clock, settings, events } = this.deps;
-    const fires: FireRow[] = [];
+    // The statement's rows as JSON, one string each, written in the slices: serialising a
+    // 5,000-row batch at once would be one long stretch of the event loop.
+    const fires: string[] = [];
+    const states: string[] = [];
     const advanced = new Map<string, { cursorMs: number; state: PlanState }>();
     try {
       await inSlices(due, (entry) => {
         // Catch-ups under misfire `all` can make many rows of one entry: the batch stays bounded in rows.
         if (fires.length >= settings.fireBatchSize) return;
         const decision = decideDue(entry, now, settings.misfireGraceMs, maxFiresPerEntry);
-        for (const at of decision.fire) fires.push(fireRow(entry.id, at));
-        for (const gap of decision.missed) fires.push(missedRow(entry.id, gap));
+        for (const at of decision.fire) fires.push(JSON.stringify(fireRow(entry.id, at)));
+        for (const gap of decision.missed) fires.push(JSON.stringify(missedRow(entry.id, gap)));
         const cursorMs = Math.max(entry.cursorMs, decision.cursorMs);
-        advanced.set(entry.id, { cursorMs, state: { nextMs: nextFireOf(entry, cursorMs), error: entry.error } });
+        const state = { nextMs: nextFireOf(entry, cursorMs), error: entry.error };
+        advanced.set(entry.id, { cursorMs, state });
+        states.push(JSON.stringify(stateRow(entry.id, state)));
       });
     } catch (error) {
       this.#plan.restore(due.map((entry) => entry.id));
@@ -450,7 +455,7 @@ export class Planner {
     // What was taken but not decided (the batch is full) goes back.
     this.#plan.restore(due.filter((entry) => !advanced.has(entry.id)).map((entry) => entry.id));
     const started = clock.now();
-    const created = await this.#commitFires(fires, advanced, now);
+    const created = await this.#commitFires(fires, states, advanced, now);
     if (created.length === 0) return;
     const runs = Object.fromEntries(created.map((row) => [row.status, row.runs]));
     events.emit('fire:enqueued', { runs, latencyMs: clock.now() - started });
@@ -461,15 +466,19 @@ export class Planner {
    * advanced plan commit together. If it fails, the entries go back as they were and are
    * tried again in a second (a lost lead leaves them to the new leader).
    */
-  async #commitFires(fires: FireRow[], advanced: Map<string, { cursorMs: number; state: PlanState }>, now: number) {
+  async #commitFires(
+    fires: string[],
+    states: string[],
+    advanced: Map<string, { cursorMs: number; state: PlanState }>,
+    now: number,
+  ) {
     const { elector, statements, logger, pool } = this.deps;
-    const plan = [...advanced].map(([id, { state }]) => stateRow(id, state));
     try {
       const fence = elector.fence();
       if (!fence) throw new Error('not the leader');
       const { rows } = await pool.query<{ status: RunStatus; runs: number }>(statements.fire, [
-        JSON.stringify(fires),
-        JSON.stringify(plan),
+        `[${fires.join(',')}]`,
+        `[${states.join(',')}]`,
         fence.pid,
         fence.backendStart,
       ]);
