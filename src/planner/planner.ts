@@ -211,12 +211,17 @@ export class Planner {
   #batchIsDue(): boolean {
     const now = this.deps.clock.now();
     const earliest = this.#plan.earliest();
-    return this.#batches.size < maxBatches && earliest !== null && earliest <= now && now >= this.#retryAt;
+    return this.#batchRoom() && earliest !== null && earliest <= now && now >= this.#retryAt;
   }
 
-  /** Until the earliest fire (if leading and no batch is in flight), or a nudge, or at most maxWaitMs. */
+  /** Whether another batch may start beside those in flight. */
+  #batchRoom(): boolean {
+    return this.#batches.size < maxBatches;
+  }
+
+  /** Until the earliest fire (if leading and a batch may start), or a nudge, or at most maxWaitMs. */
   #waitMs(): number {
-    const earliest = this.deps.elector.isLeader && this.#batches.size < maxBatches ? this.#plan.earliest() : null;
+    const earliest = this.deps.elector.isLeader && this.#batchRoom() ? this.#plan.earliest() : null;
     if (earliest === null) return maxWaitMs;
     return Math.min(Math.max(earliest, this.#retryAt) - this.deps.clock.now(), maxWaitMs);
   }
