@@ -23,7 +23,9 @@ select
   floor(extract(epoch from st.next_fire_at) * 1000)::float8 as next_fire_at_ms,
   st.last_error
 from :SCHEMA.schedules s
-left join :SCHEMA.schedule_state st on st.schedule_id = s.id
+-- The bound on st too: without it a merge join reads schedule_state from its first row
+-- at every page, and a full load costs the square of its pages.
+left join :SCHEMA.schedule_state st on st.schedule_id = s.id and st.schedule_id > $1::bigint
 where s.id > $1::bigint
   and ($2::bigint[] is null or s.id = any($2::bigint[]))
   and ($3::timestamptz is null or s.updated_at >= $3::timestamptz)

@@ -11,7 +11,7 @@ import { testBaton, waitForLeader } from './helpers/baton.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 import { waitFor } from './helpers/wait.ts';
 
-/** More than one page of the plan's load (2,000 rows). */
+/** Several pages of the plan's load (500 rows), and of a state sync (2,000). */
 const schedules = 4_500;
 
 let db: TestDatabase;
@@ -49,6 +49,31 @@ describe('planner at scale', () => {
       return count === schedules && count;
     });
     assert.equal(published, schedules);
+  });
+
+  it("a page of the load, wherever it starts, carries each schedule's published state", async () => {
+    const { load_schedules } = loadStatements({ schema: 'baton', workerSchema: 'graphile_worker' });
+    const { middle } = await db.one<{ middle: string }>(
+      `select id::text as middle from baton.schedules order by id offset $1 limit 1`,
+      [Math.floor(schedules / 2)],
+    );
+    const page = await db.query<{ id: string; has_state: boolean; next_fire_at_ms: number | null }>(load_schedules, [
+      middle,
+      null,
+      null,
+      null,
+      500,
+    ]);
+    const published = await db.query<{ id: string; next_ms: number }>(
+      `select schedule_id::text as id, floor(extract(epoch from next_fire_at) * 1000)::float8 as next_ms
+       from baton.schedule_state where schedule_id > $1 order by schedule_id limit 500`,
+      [middle],
+    );
+    assert.equal(page.length, 500);
+    assert.deepEqual(
+      page.map((row) => [row.id, row.has_state, row.next_fire_at_ms]),
+      published.map((row) => [row.id, true, row.next_ms]),
+    );
   });
 
   it("a standby reads the leader's plan states in pages that neither skip nor repeat a row", async () => {
