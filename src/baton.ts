@@ -8,7 +8,7 @@ import { coerceError } from './core/errors.ts';
 import { BatonEvents } from './core/events.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { createDb, type Db } from './db/database.ts';
-import { migrate } from './db/migrate.ts';
+import { isMigrated, migrate } from './db/migrate.ts';
 import { type Connections, createConnections } from './db/pool.ts';
 import { loadStatements, type Statements } from './db/statements.ts';
 import type { TaskDefinition, TaskFunction } from './executors/executor.ts';
@@ -105,9 +105,15 @@ export class Baton {
     return this.#elector?.isLeader ?? false;
   }
 
-  /** Brings graphile-worker's and pgBaton's schemas up to date. Safe from many nodes at once. */
-  async migrate(): Promise<{ applied: string[] }> {
-    return migrate(this.#connections.pool, this.config, this.logger.child({ module: 'migrate' }));
+  /**
+   * Brings graphile-worker's and pgBaton's schemas up to date. Safe from many nodes at
+   * once. With `ifBehind`, does nothing when every pgbaton migration has run (see
+   * isMigrated): how a node migrates at its start.
+   */
+  async migrate({ ifBehind = false }: { ifBehind?: boolean } = {}): Promise<{ applied: string[] }> {
+    const pool = this.#connections.pool;
+    if (ifBehind && (await isMigrated(pool, this.config))) return { applied: [] };
+    return migrate(pool, this.config, this.logger.child({ module: 'migrate' }));
   }
 
   /** Starts the scheduler and/or the worker. Idempotent. */

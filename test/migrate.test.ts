@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
 
 import { createLogger } from '../src/core/logger.ts';
-import { migrate, readMigrations } from '../src/db/migrate.ts';
+import { isMigrated, migrate, readMigrations } from '../src/db/migrate.ts';
 import { createTestDatabase, type TestDatabase, testPool, withClient } from './helpers/db.ts';
 
 const schemas = { schema: 'baton', workerSchema: 'graphile_worker' };
@@ -25,6 +25,7 @@ describe('migrate', () => {
   });
 
   it('applies every migration once when three nodes migrate at the same time', async () => {
+    assert.equal(await isMigrated(pools[0]!, schemas), false, 'an empty database is behind');
     const results = await Promise.all(pools.map((pool) => migrate(pool, schemas, logger)));
     const applied = results.flatMap((result) => result.applied);
     assert.deepEqual(
@@ -44,6 +45,17 @@ describe('migrate', () => {
 
   it('does nothing the second time', async () => {
     assert.deepEqual(await migrate(pools[0]!, schemas, logger), { applied: [] });
+  });
+
+  it('knows when a node at its start need not migrate (nor load graphile-worker)', async () => {
+    assert.equal(await isMigrated(pools[0]!, schemas), true);
+    const last = readMigrations().at(-1)!;
+    await db.query(`delete from baton.migrations where id = $1`, [last.id]);
+    assert.equal(await isMigrated(pools[0]!, schemas), false, 'a migration not run yet');
+    await db.query(`insert into baton.migrations (id, name, hash) values ($1, $2, 'edited')`, [last.id, last.name]);
+    assert.equal(await isMigrated(pools[0]!, schemas), false, 'a migration edited after it ran');
+    await db.query(`update baton.migrations set hash = $2 where id = $1`, [last.id, last.hash]);
+    assert.equal(await isMigrated(pools[0]!, { ...schemas, schema: 'baton_none' }), false, 'no such schema');
   });
 
   it('refuses a migration edited after it ran', async () => {

@@ -13,8 +13,8 @@ interface NodeOptions {
 }
 
 /**
- * `start`, `scheduler` and `worker`: one process that migrates (unless told not
- * to), starts the roles it is named for, and stops cleanly on SIGTERM/SIGINT.
+ * `start`, `scheduler` and `worker`: one process that migrates if behind (unless told
+ * not to), starts the roles it is named for, and stops cleanly on SIGTERM/SIGINT.
  */
 export function registerNodeCommands(program: Command): void {
   const variants: Array<{ name: string; description: string; roles: Required<StartOptions> }> = [
@@ -34,7 +34,7 @@ export function registerNodeCommands(program: Command): void {
     const command = program
       .command(name)
       .description(description)
-      .option('--no-migrate', 'do not apply migrations at start');
+      .option('--no-migrate', "do not migrate at start (by default: when pgbaton's migrations are behind)");
     if (roles.worker) {
       command
         .option('--shell', 'offer the shell task (runs commands from schedules: enable only where that is wanted)')
@@ -63,7 +63,7 @@ export function registerNodeCommands(program: Command): void {
           },
         });
         const baton = batonFor(config);
-        if (options.migrate) await baton.migrate();
+        if (options.migrate) await baton.migrate({ ifBehind: true });
         await baton.start(roles);
         await untilSignal(() => baton.stop());
       }),
