@@ -67,8 +67,8 @@ export async function isMigrated(pool: Pool, schemas: SqlSchemas): Promise<boole
  * transaction and is recorded with its hash in <schema>.migrations.
  */
 export async function migrate(pool: Pool, schemas: SqlSchemas, logger: Logger): Promise<{ applied: string[] }> {
-  // Loaded here and by the worker only: a scheduler on a migrated database runs without
-  // graphile-worker's ~15 MB (see isMigrated).
+  // Loaded here and by the worker only: a scheduler on a migrated database never loads
+  // graphile-worker (see isMigrated).
   const { runMigrations: runWorkerMigrations } = await import('graphile-worker');
   await runWorkerMigrations({ pgPool: pool, schema: schemas.workerSchema, logger: await workerLogger(logger) });
   const schema = quoteIdent(schemas.schema);
