@@ -13,6 +13,7 @@ import { waitFor } from './helpers/wait.ts';
 
 /** Several pages of the plan's load (500 rows), and of a state sync (2,000). */
 const schedules = 4_500;
+const { load_schedules, load_fire_cursors } = loadStatements({ schema: 'baton', workerSchema: 'graphile_worker' });
 
 let db: TestDatabase;
 let baton: Baton;
@@ -52,7 +53,6 @@ describe('planner at scale', () => {
   });
 
   it("a page of the load, wherever it starts, carries each schedule's published state", async () => {
-    const { load_schedules } = loadStatements({ schema: 'baton', workerSchema: 'graphile_worker' });
     const { middle } = await db.one<{ middle: string }>(
       `select id::text as middle from baton.schedules order by id offset $1 limit 1`,
       [Math.floor(schedules / 2)],
@@ -79,7 +79,6 @@ describe('planner at scale', () => {
   it("a standby reads the leader's plan states in pages that neither skip nor repeat a row", async () => {
     // One fire statement stamps up to 5,000 rows with one updated_at (here one UPDATE stamps
     // them all): pages of 2,000 must part on (updated_at, schedule_id), to the microsecond.
-    const { load_fire_cursors } = loadStatements({ schema: 'baton', workerSchema: 'graphile_worker' });
     await db.query(`update baton.schedule_state set updated_at = now()`);
     const seen: string[] = [];
     let cursor: [Date | string, string] = [new Date(0), '0'];

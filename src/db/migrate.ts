@@ -4,7 +4,7 @@ import { readdirSync } from 'node:fs';
 import type { Logger as WorkerLogger } from 'graphile-worker';
 
 import type { Logger } from '../core/logger.ts';
-import type { Pool } from './pool.ts';
+import type { Pool, PoolClient } from './pool.ts';
 import { bindSchemas, packageRoot, quoteIdent, readPackageFile, type SqlSchemas } from './sql-text.ts';
 
 export interface Migration {
@@ -50,15 +50,20 @@ export async function workerLogger(logger: Logger): Promise<WorkerLogger> {
  * when its workers start, as it always does.
  */
 export async function isMigrated(pool: Pool, schemas: SqlSchemas): Promise<boolean> {
-  const done = await pool
-    .query<{ id: number; hash: string }>(`select id, hash from ${quoteIdent(schemas.schema)}.migrations`)
-    .then(({ rows }) => new Map(rows.map((row) => [row.id, row.hash])))
-    .catch((error: unknown) => {
-      // A database that was never migrated has no such table, or no such schema.
-      if (['42P01', '3F000'].includes((error as { code?: string }).code ?? '')) return new Map<number, string>();
-      throw error;
-    });
+  const done = await appliedMigrations(pool, schemas).catch((error: unknown) => {
+    // A database that was never migrated has no such table, or no such schema.
+    if (['42P01', '3F000'].includes((error as { code?: string }).code ?? '')) return new Map<number, string>();
+    throw error;
+  });
   return readMigrations().every((migration) => done.get(migration.id) === migration.hash);
+}
+
+/** The migrations <schema>.migrations records as run: their hashes by id. */
+async function appliedMigrations(db: Pool | PoolClient, schemas: SqlSchemas): Promise<Map<number, string>> {
+  const { rows } = await db.query<{ id: number; hash: string }>(
+    `select id, hash from ${quoteIdent(schemas.schema)}.migrations`,
+  );
+  return new Map(rows.map((row) => [row.id, row.hash]));
 }
 
 /**
@@ -83,8 +88,7 @@ export async function migrate(pool: Pool, schemas: SqlSchemas, logger: Logger): 
       hash text not null,
       applied_at timestamptz not null default now()
     )`);
-    const { rows } = await client.query<{ id: number; hash: string }>(`select id, hash from ${schema}.migrations`);
-    const done = new Map(rows.map((row) => [row.id, row.hash]));
+    const done = await appliedMigrations(client, schemas);
     for (const migration of readMigrations()) {
       const doneHash = done.get(migration.id);
       if (doneHash !== undefined) {
