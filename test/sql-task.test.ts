@@ -145,11 +145,15 @@ describe('a worker with the sql task turned off', () => {
   });
 });
 
-/** Sessions still running a pg_sleep started by a run. */
+/**
+ * Sessions of this test's database still running a pg_sleep started by a run. Other test
+ * files sleep in their own databases at the same time, hence the datname.
+ */
 async function sleepingBackends(db: TestDatabase): Promise<number> {
   const { count } = await db.one(
     `select count(*)::int as count from pg_stat_activity
-     where state = 'active' and query like 'select pg_sleep%' and pid <> pg_backend_pid()`,
+     where datname = current_database() and state = 'active' and query like 'select pg_sleep%'
+       and pid <> pg_backend_pid()`,
   );
   return count as number;
 }
