@@ -7,7 +7,7 @@ import { type Clock, systemClock } from './core/clock.ts';
 import { coerceError } from './core/errors.ts';
 import { BatonEvents } from './core/events.ts';
 import { createLogger, type Logger } from './core/logger.ts';
-import { createDb, type Db } from './db/database.ts';
+import type { Db } from './db/database.ts';
 import { isMigrated, migrate } from './db/migrate.ts';
 import { type Connections, createConnections } from './db/pool.ts';
 import { loadStatements, type Statements } from './db/statements.ts';
@@ -20,15 +20,14 @@ import { Elector } from './leader/elector.ts';
 import { createChangeListener } from './listener/change-listener.ts';
 import { NodeReaper } from './nodes/node-reaper.ts';
 import { NodeRegistry, type NodeRole } from './nodes/node-registry.ts';
-import { type ClusterStatus, clusterStatus } from './nodes/status.repository.ts';
-import { type CatalogTask, listTasks } from './nodes/task-catalog.ts';
+import type { ClusterStatus } from './nodes/status.repository.ts';
+import type { CatalogTask } from './nodes/task-catalog.ts';
 import { Planner } from './planner/planner.ts';
-import { type AdHocRunOptions, createAdHocRun, getRun, listRuns } from './runs/run.repository.ts';
+import type * as Queries from './queries.ts';
+import type { AdHocRunOptions } from './runs/run.repository.ts';
 import type { Run, RunStatus } from './runs/run.table.ts';
-import { followRun } from './runs/run-follower.ts';
 import { RunPruner } from './runs/run-pruner.ts';
 import { warmUpCron } from './schedules/cron.ts';
-import { callByName, getSchedule, listSchedules, upsertSchedule } from './schedules/schedule.repository.ts';
 import type { Schedule, ScheduleOptions } from './schedules/schedule.table.ts';
 import { version } from './version.ts';
 
@@ -72,7 +71,9 @@ export class Baton {
   readonly nodeId = randomUUID();
   readonly #connections: Connections;
   readonly #statements: Statements;
-  readonly #db: Db;
+  /** The API's query layer and its Kysely, imported on the first API call (see queries.ts). */
+  #queries: Promise<typeof Queries> | undefined;
+  #db: Db | undefined;
   readonly #tasks: Map<string, TaskDefinition>;
   readonly #clock: Clock;
   #elector: Elector | undefined;
@@ -93,7 +94,6 @@ export class Baton {
       this.logger,
     );
     this.#statements = loadStatements(this.config);
-    this.#db = createDb(this.#connections.pool, this.config.schema);
     this.#tasks = builtInTasks(this.config, this.#connections);
     for (const [name, task] of Object.entries(options.tasks ?? {})) {
       this.#tasks.set(name, typeof task === 'function' ? { run: task } : task);
@@ -245,56 +245,56 @@ export class Baton {
     payload: Record<string, unknown> = {},
     options: ScheduleOptions = {},
   ): Promise<Schedule> {
-    return typedErrors(upsertSchedule(this.#db, this.config.schema, { name, spec, task, payload, options }));
+    return this.#query((q, db) => q.upsertSchedule(db, this.config.schema, { name, spec, task, payload, options }));
   }
 
   unschedule(name: string): Promise<boolean> {
-    return typedErrors(callByName(this.#db, this.config.schema, 'unschedule', name));
+    return this.#query((q, db) => q.callByName(db, this.config.schema, 'unschedule', name));
   }
 
   async pause(name: string): Promise<void> {
-    await typedErrors(callByName(this.#db, this.config.schema, 'pause', name));
+    await this.#query((q, db) => q.callByName(db, this.config.schema, 'pause', name));
   }
 
   async resume(name: string): Promise<void> {
-    await typedErrors(callByName(this.#db, this.config.schema, 'resume', name));
+    await this.#query((q, db) => q.callByName(db, this.config.schema, 'resume', name));
   }
 
   /** Cancels a run: a pending one at once, a running one through its worker. Returns it as it now stands. */
   async cancel(runId: string): Promise<Run> {
-    await typedErrors(callByName(this.#db, this.config.schema, 'cancel', runId));
+    await this.#query((q, db) => q.callByName(db, this.config.schema, 'cancel', runId));
     return (await this.getRun(runId))!;
   }
 
   /** Enqueues a run now; returns its id. Needs a worker, not a leader. */
   trigger(name: string, payload?: Record<string, unknown>): Promise<string> {
-    return typedErrors(callByName(this.#db, this.config.schema, 'trigger', name, payload));
+    return this.#query((q, db) => q.callByName(db, this.config.schema, 'trigger', name, payload));
   }
 
   getSchedule(name: string): Promise<Schedule | undefined> {
-    return getSchedule(this.#db, name);
+    return this.#query((q, db) => q.getSchedule(db, name));
   }
 
   listSchedules(): Promise<Schedule[]> {
-    return listSchedules(this.#db);
+    return this.#query((q, db) => q.listSchedules(db));
   }
 
   getRun(id: string): Promise<Run | undefined> {
-    return getRun(this.#db, id);
+    return this.#query((q, db) => q.getRun(db, id));
   }
 
   /** Nodes, schedules by state, and the last hour's runs by status. */
   status(): Promise<ClusterStatus> {
-    return clusterStatus(this.#db, this.config.schema);
+    return this.#query((q, db) => q.clusterStatus(db, this.config.schema));
   }
 
   listRuns(filter?: { scheduleName?: string; status?: RunStatus; limit?: number }): Promise<Run[]> {
-    return listRuns(this.#db, filter);
+    return this.#query((q, db) => q.listRuns(db, filter));
   }
 
   /** Enqueues an ad-hoc run of a task, outside any schedule (`baton run`); returns its id. */
   run(task: string, payload: Record<string, unknown>, options?: AdHocRunOptions): Promise<string> {
-    return typedErrors(createAdHocRun(this.#db, this.config.schema, task, payload, options));
+    return this.#query((q, db) => q.createAdHocRun(db, this.config.schema, task, payload, options));
   }
 
   /**
@@ -302,13 +302,23 @@ export class Baton {
    * resolves with the run once it is final (or when `signal` aborts).
    */
   followRun(runId: string, onChange: (run: Run) => void, signal?: AbortSignal): Promise<Run> {
-    const deps = { db: this.#db, connections: this.#connections, schema: this.config.schema, logger: this.logger };
-    return typedErrors(followRun(deps, runId, onChange, signal));
+    return this.#query((q, db) => {
+      const deps = { db, connections: this.#connections, schema: this.config.schema, logger: this.logger };
+      return q.followRun(deps, runId, onChange, signal);
+    });
   }
 
   /** The task catalog: every task some worker published, and which live workers offer it. */
   tasks(): Promise<CatalogTask[]> {
-    return listTasks(this.#db, this.config.schema);
+    return this.#query((q, db) => q.listTasks(db, this.config.schema));
+  }
+
+  /** Runs an API query on the query layer, imported on first use; driver errors become BatonErrors. */
+  async #query<T>(operation: (queries: typeof Queries, db: Db) => Promise<T>): Promise<T> {
+    this.#queries ??= import('./queries.ts');
+    const queries = await this.#queries;
+    this.#db ??= queries.createDb(this.#connections.pool, this.config.schema);
+    return typedErrors(operation(queries, this.#db));
   }
 }
 
