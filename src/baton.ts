@@ -4,7 +4,7 @@ import type pg from 'pg';
 
 import { type Config, type ConfigInput, resolveConfig } from './config/config.ts';
 import { type Clock, systemClock } from './core/clock.ts';
-import { coerceError } from './core/errors.ts';
+import { coerceError, refuseNul } from './core/errors.ts';
 import { BatonEvents } from './core/events.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import type { Db } from './db/database.ts';
@@ -17,6 +17,7 @@ import { shellTask } from './executors/shell.ts';
 import { sqlTask } from './executors/sql.ts';
 import { WorkerRunner } from './executors/worker-runner.ts';
 import { Elector } from './leader/elector.ts';
+import { LockWatch } from './leader/lock-watch.ts';
 import { createChangeListener } from './listener/change-listener.ts';
 import { NodeReaper } from './nodes/node-reaper.ts';
 import { NodeRegistry, type NodeRole } from './nodes/node-registry.ts';
@@ -208,6 +209,13 @@ export class Baton {
         settings: config.retention,
         logger: logger('pruner'),
       });
+      const lockWatch = new LockWatch({
+        pool: connections.pool,
+        statements,
+        intervalMs: config.nodeHeartbeatMs,
+        events,
+        logger: logger('elector'),
+      });
       // Stop order (reverse): listener, then planner (no more fires), then the elector hands over.
       this.#elector = elector;
       planner.start();
@@ -215,7 +223,8 @@ export class Baton {
       listener.start();
       reaper.start();
       pruner.start();
-      this.#running.push(elector, planner, listener, reaper, pruner);
+      lockWatch.start();
+      this.#running.push(elector, planner, listener, reaper, pruner, lockWatch);
     }
     this.logger.info({ roles, tasks: worker ? [...this.#tasks.keys()] : [] }, 'pgbaton started');
   }
@@ -245,7 +254,13 @@ export class Baton {
     payload: Record<string, unknown> = {},
     options: ScheduleOptions = {},
   ): Promise<Schedule> {
-    return this.#query((q, db) => q.upsertSchedule(db, this.config.schema, { name, spec, task, payload, options }));
+    return this.#query((q, db) => q.upsertSchedule(db, this.config.schema, { name, spec, task, payload, options }), {
+      name,
+      spec,
+      task,
+      payload,
+      options,
+    });
   }
 
   unschedule(name: string): Promise<boolean> {
@@ -268,7 +283,7 @@ export class Baton {
 
   /** Enqueues a run now; returns its id. Needs a worker, not a leader. */
   trigger(name: string, payload?: Record<string, unknown>): Promise<string> {
-    return this.#query((q, db) => q.callByName(db, this.config.schema, 'trigger', name, payload));
+    return this.#query((q, db) => q.callByName(db, this.config.schema, 'trigger', name, payload), { name, payload });
   }
 
   getSchedule(name: string): Promise<Schedule | undefined> {
@@ -294,7 +309,11 @@ export class Baton {
 
   /** Enqueues an ad-hoc run of a task, outside any schedule (`baton run`); returns its id. */
   run(task: string, payload: Record<string, unknown>, options?: AdHocRunOptions): Promise<string> {
-    return this.#query((q, db) => q.createAdHocRun(db, this.config.schema, task, payload, options));
+    return this.#query((q, db) => q.createAdHocRun(db, this.config.schema, task, payload, options), {
+      task,
+      payload,
+      options,
+    });
   }
 
   /**
@@ -313,8 +332,15 @@ export class Baton {
     return this.#query((q, db) => q.listTasks(db, this.config.schema));
   }
 
-  /** Runs an API query on the query layer, imported on first use; driver errors become BatonErrors. */
-  async #query<T>(operation: (queries: typeof Queries, db: Db) => Promise<T>): Promise<T> {
+  /**
+   * Runs an API query on the query layer, imported on first use; driver errors become
+   * BatonErrors. `written`: what the query writes, checked first for what Postgres cannot store.
+   */
+  async #query<T>(
+    operation: (queries: typeof Queries, db: Db) => Promise<T>,
+    written: Record<string, unknown> = {},
+  ): Promise<T> {
+    refuseNul(written);
     this.#queries ??= import('./queries.ts');
     const queries = await this.#queries;
     this.#db ??= queries.createDb(this.#connections.pool, this.config.schema);

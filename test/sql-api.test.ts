@@ -178,7 +178,7 @@ describe('validation names the field', () => {
       `select baton.schedule('x', '* * * * *', 'sql', '{"statement":"select 1"}')`,
       'BT400',
       'payload',
-      /sql task needs "sql"/,
+      /^payload\.statement: the sql task takes no "statement" \(it takes sql, database\)$/,
     ],
     [`select baton.schedule('x', '* * * * *', 'sql', '[1]')`, 'BT400', 'payload', /must be a JSON object/],
     [

@@ -62,3 +62,27 @@ export function isConnectionError(error: unknown): boolean {
   }
   return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(error.message);
 }
+
+/**
+ * Refuses a NUL character (U+0000) anywhere in the values, keys included: Postgres stores
+ * none in text or jsonb, and its own error names no field. Throws a BatonError naming the
+ * first place it is found (`payload.env.NAME`).
+ */
+export function refuseNul(fields: Record<string, unknown>): void {
+  const path = nulPath(fields, '');
+  if (path === undefined) return;
+  const field = path.split('.')[0]!;
+  throw new BatonError(`${path}: holds a NUL character (\\u0000), which Postgres cannot store`, 'invalid', field);
+}
+
+function nulPath(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\0') ? path : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const at = path === '' ? key : `${path}.${key}`;
+    if (key.includes('\0')) return at;
+    const found = nulPath(item, at);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}

@@ -16,13 +16,26 @@ export interface RunSummary {
   error: string | null;
 }
 
+/** A session holding one of pgbaton's advisory locks without a node's rights (the lock_squatters view). */
+export interface LockSquatter {
+  lock: 'leader lock' | 'fire fence';
+  pid: number;
+  user: string | null;
+  application: string | null;
+  /** When its last statement began (null where Postgres hides it from this node's role). */
+  since: Date | null;
+}
+
 /** Everything pgbaton's components tell each other and the outside (logs, baton.events, metrics). */
 export interface BatonEventMap {
   'leader:acquired': { nodeId: string };
   'leader:lost': { nodeId: string; reason: string };
   'listener:connected': { reconnect: boolean };
   'plan:resynced': { schedules: number };
-  'schedule:invalid': { scheduleId: string; name: string; error: string };
+  'schedule:invalid': { scheduleId: string; name: string | null; error: string };
+  /** Seen by a scheduler: a session that is no node holds a lock (LockWatch), or no longer does. */
+  'lock:squatted': LockSquatter;
+  'lock:released': LockSquatter;
   /** One fire statement: the runs it created, counted by status (a burst's are thousands: no row each). */
   'fire:enqueued': { runs: Record<string, number>; latencyMs: number };
   'run:started': { runId: string; task: string; attempt: number };

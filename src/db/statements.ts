@@ -19,6 +19,7 @@ const statementNames = [
   'delete_node',
   'publish_tasks',
   'insert_event',
+  'load_lock_squatters',
 ] as const;
 
 export type StatementName = (typeof statementNames)[number];

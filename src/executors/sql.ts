@@ -1,5 +1,5 @@
 import { errorMessage } from '../core/errors.ts';
-import { sleep } from '../core/sleep.ts';
+import { maxTimerMs, sleep } from '../core/sleep.ts';
 import type { Client, Connections } from '../db/pool.ts';
 import { refused, RunAbortedError, type TaskDefinition, TaskFailedError } from './executor.ts';
 
@@ -28,7 +28,9 @@ export function sqlTask(connections: Connections, settings: SqlSettings): TaskDe
       const { sql: text, database } = payload;
       if (typeof text !== 'string' || text.trim() === '') throw refused('payload.sql must be a non-empty string');
       // A 'default' entry routes runs that name no database (through a less privileged login, say).
-      const target = settings.sqlDatabases[database === undefined ? 'default' : String(database)];
+      // An own entry only: a name like "constructor" is no database.
+      const name = database === undefined ? 'default' : String(database);
+      const target = Object.hasOwn(settings.sqlDatabases, name) ? settings.sqlDatabases[name] : undefined;
       if (database !== undefined && target === undefined) {
         const configured = Object.keys(settings.sqlDatabases).join(', ') || 'none';
         throw refused(
@@ -59,7 +61,9 @@ export function sqlTask(connections: Connections, settings: SqlSettings): TaskDe
       context.signal.addEventListener('abort', onAbort, { once: true });
       try {
         context.signal.throwIfAborted(); // aborted while connecting
-        if (context.timeoutMs !== null) {
+        // statement_timeout holds at most 2^31-1 ms, as a Node timer does; past that the
+        // run's own timeout (task-wrapper) cancels the statement.
+        if (context.timeoutMs !== null && context.timeoutMs <= maxTimerMs) {
           await client.query(`select set_config('statement_timeout', $1, false)`, [
             String(Math.ceil(context.timeoutMs)),
           ]);

@@ -3,7 +3,7 @@ import type { JobHelpers, TaskList } from 'graphile-worker';
 import { errorMessage, isConnectionError } from '../core/errors.ts';
 import type { BatonEvents } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
-import { backoffMs, sleep } from '../core/sleep.ts';
+import { after, backoffMs, sleep } from '../core/sleep.ts';
 import type { Pool } from '../db/pool.ts';
 import type { Statements } from '../db/statements.ts';
 import type { ActiveRuns } from './active-runs.ts';
@@ -83,11 +83,10 @@ async function runAttempt(task: TaskDefinition, payload: unknown, helpers: JobHe
   events.emit('run:started', { runId, task: run.task, attempt });
 
   const controller = deps.activeRuns.register(runId);
-  const timeout =
+  const cancelTimeout =
     run.timeout_ms !== null
-      ? setTimeout(
-          () => controller.abort(new RunAbortedError(`timed out after ${run.timeout_ms} ms`, 'timed_out')),
-          run.timeout_ms,
+      ? after(run.timeout_ms, () =>
+          controller.abort(new RunAbortedError(`timed out after ${run.timeout_ms} ms`, 'timed_out')),
         )
       : undefined;
   deps.activeRuns.abortAllOn(helpers.abortSignal);
@@ -132,7 +131,7 @@ async function runAttempt(task: TaskDefinition, payload: unknown, helpers: JobHe
     status = cause?.status ?? 'failed';
     error = cause?.message ?? errorMessage(thrown);
   } finally {
-    clearTimeout(timeout);
+    cancelTimeout?.();
     deps.activeRuns.release(runId);
   }
   const captured = await output.stop();

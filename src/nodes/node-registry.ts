@@ -6,6 +6,7 @@ import type { BatonEvents } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Pool } from '../db/pool.ts';
 import type { Statements } from '../db/statements.ts';
+import { describeSquatter } from '../leader/lock-watch.ts';
 
 export type NodeRole = 'scheduler' | 'worker';
 
@@ -68,10 +69,19 @@ export class NodeRegistry {
         if (reconnect)
           void this.#record('listener:reconnected', 'the change listener reconnected; every schedule was reloaded');
       }),
+      events.on('lock:squatted', (squatter) => void this.#record('lock:squatted', describeSquatter(squatter))),
+      events.on(
+        'lock:released',
+        ({ lock, pid }) => void this.#record('lock:released', `session ${pid} no longer holds the ${lock}`),
+      ),
       events.on(
         'schedule:invalid',
         ({ scheduleId, name, error }) =>
-          void this.#record('schedule:invalid', `schedule "${name}" cannot be planned: ${error}`, scheduleId),
+          void this.#record(
+            'schedule:invalid',
+            `schedule ${name === null ? scheduleId : `"${name}"`} cannot be planned: ${error}`,
+            scheduleId,
+          ),
       ),
     );
   }

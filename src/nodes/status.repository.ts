@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 
+import type { LockSquatter } from '../core/events.ts';
 import type { Db } from '../db/database.ts';
 
 /** One node of the cluster, as `baton status` shows it. */
@@ -23,6 +24,8 @@ export interface ClusterStatus {
   runsLastHour: Record<string, number>;
   /** Tasks that active schedules or pending runs need and no live worker offers: their runs wait. */
   unservedTasks: Array<{ task: string; schedules: number; pendingRuns: number }>;
+  /** Sessions holding the leader lock or the fire fence that are no node: while they do, no scheduler leads. */
+  lockSquatters: LockSquatter[];
 }
 
 /** The cluster at a glance: nodes, schedules by state, the last hour's runs by status. */
@@ -48,6 +51,10 @@ export async function clusterStatus(db: Db, schema: string): Promise<ClusterStat
       where r.status = 'pending' and coalesce(c.live_workers, 0) = 0
     ) needed
     group by task order by task`.execute(db);
+  const squatters = await sql<LockSquatter>`
+    select lock, pid, "user", application, since from ${sql.id(schema, 'lock_squatters')} order by pid, lock`.execute(
+    db,
+  );
   const counts = (rows: Array<{ key: string; count: number }>) =>
     Object.fromEntries(rows.map((row) => [row.key, row.count]));
   return {
@@ -55,5 +62,6 @@ export async function clusterStatus(db: Db, schema: string): Promise<ClusterStat
     schedules: counts(schedules.rows),
     runsLastHour: counts(runs.rows),
     unservedTasks: unserved.rows,
+    lockSquatters: squatters.rows,
   };
 }

@@ -69,19 +69,24 @@ interface StateCursor {
   roundAt?: Date;
 }
 
+/**
+ * One ledger row of a fire statement, as JSON: a column left out is null to the statement
+ * (jsonb_populate_recordset), so a pending fire is half the bytes it would be with its nulls.
+ */
 interface FireRow {
   schedule_id: string;
   fire_at: string;
   status: 'pending' | 'missed';
-  reason: string | null;
-  missed_through: string | null;
-  missed_count: number | null;
+  reason?: string;
+  missed_through?: string;
+  missed_count?: number;
 }
 
+/** One schedule's published plan, as JSON (a left-out column is null, as above). */
 interface StateRow {
   schedule_id: string;
-  next_fire_at: string | null;
-  error: string | null;
+  next_fire_at?: string;
+  error?: string;
 }
 
 /**
@@ -442,69 +447,79 @@ export class Planner {
   async #fire(due: PlanEntry[], now: number): Promise<void> {
     if (due.length === 0) return;
     const { clock, settings, events } = this.deps;
-    // The statement's rows as JSON, one string each, written in the slices: serialising a
-    // 5,000-row batch at once would be one long stretch of the event loop.
-    const fires: string[] = [];
-    const states: string[] = [];
-    const advanced = new Map<string, { cursorMs: number; state: PlanState }>();
+    // Each entry's rows as JSON, written in the slices: serialising a 5,000-row batch at
+    // once would be one long stretch of the event loop.
+    const decided: Decided[] = [];
+    let fireCount = 0;
     try {
       await inSlices(due, (entry) => {
         // Catch-ups under misfire `all` can make many rows of one entry: the batch stays bounded in rows.
-        if (fires.length >= settings.fireBatchSize) return;
+        if (fireCount >= settings.fireBatchSize) return;
         const decision = decideDue(entry, now, settings.misfireGraceMs, maxFiresPerEntry);
-        for (const at of decision.fire) fires.push(JSON.stringify(fireRow(entry.id, at)));
+        const fires = decision.fire.map((at) => JSON.stringify(fireRow(entry.id, at)));
         for (const gap of decision.missed) fires.push(JSON.stringify(missedRow(entry.id, gap)));
         const cursorMs = Math.max(entry.cursorMs, decision.cursorMs);
         const state = { nextMs: nextFireOf(entry, cursorMs), error: entry.error };
-        advanced.set(entry.id, { cursorMs, state });
-        states.push(JSON.stringify(stateRow(entry.id, state)));
+        decided.push({ id: entry.id, fires, stateJson: JSON.stringify(stateRow(entry.id, state)), cursorMs, state });
+        fireCount += fires.length;
       });
     } catch (error) {
       this.#plan.restore(due.map((entry) => entry.id));
       throw error;
     }
     // What was taken but not decided (the batch is full) goes back.
-    this.#plan.restore(due.filter((entry) => !advanced.has(entry.id)).map((entry) => entry.id));
+    this.#plan.restore(due.slice(decided.length).map((entry) => entry.id));
     const started = clock.now();
-    const created = await this.#commitFires(fires, states, advanced, now);
+    const created = await this.#commitFires(decided, now);
     if (created.length === 0) return;
-    const runs = Object.fromEntries(created.map((row) => [row.status, row.runs]));
+    const runs: Record<string, number> = {};
+    for (const row of created) runs[row.status] = (runs[row.status] ?? 0) + row.runs;
     events.emit('fire:enqueued', { runs, latencyMs: clock.now() - started });
   }
 
   /**
    * The fire statement, fenced by the leader's lock session: ledger rows, jobs and the
    * advanced plan commit together. If it fails, the entries go back as they were and are
-   * tried again in a second (a lost lead leaves them to the new leader).
+   * tried again in a second (a lost lead leaves them to the new leader). If the database
+   * refuses a value (a data exception), the batch is split until the entry it comes from
+   * is found: that one is isolated, the others fire.
    */
-  async #commitFires(
-    fires: string[],
-    states: string[],
-    advanced: Map<string, { cursorMs: number; state: PlanState }>,
-    now: number,
-  ) {
+  async #commitFires(decided: Decided[], now: number): Promise<Array<{ status: RunStatus; runs: number }>> {
     const { elector, statements, logger, pool } = this.deps;
     try {
       const fence = elector.fence();
       if (!fence) throw new Error('not the leader');
+      const fires: string[] = [];
+      for (const entry of decided) for (const fire of entry.fires) fires.push(fire);
       const { rows } = await pool.query<{ status: RunStatus; runs: number }>(statements.fire, [
         `[${fires.join(',')}]`,
-        `[${states.join(',')}]`,
+        `[${decided.map((entry) => entry.stateJson).join(',')}]`,
         fence.pid,
         fence.backendStart,
       ]);
-      await inSlices([...advanced], ([id, { cursorMs, state }]) => {
+      await inSlices(decided, ({ id, cursorMs, state }) => {
         this.#plan.advance(id, cursorMs, state);
         // Reloaded while in flight: what the statement published is already out of date.
         if (!this.#plan.isStored(id)) this.#publishWanted = true;
       });
       return rows;
     } catch (error) {
-      this.#plan.restore(advanced.keys());
+      if (elector.isLeader && isDataException(error)) {
+        if (decided.length === 1) {
+          this.#isolate(decided[0]!.id, error);
+          return [];
+        }
+        const half = decided.length >> 1;
+        return [
+          ...(await this.#commitFires(decided.slice(0, half), now)),
+          ...(await this.#commitFires(decided.slice(half), now)),
+        ];
+      }
+      this.#plan.restore(decided.map((entry) => entry.id));
       if (elector.isLeader) {
         this.#retryAt = now + stepRetryMs;
         logger.error(
-          { err: errorMessage(error), fires: fires.length },
+          { err: errorMessage(error), schedules: decided.length },
           'fire statement failed; trying again in a second',
         );
       } else {
@@ -516,6 +531,32 @@ export class Planner {
       return [];
     }
   }
+
+  /** A schedule whose fire the database refuses: recorded on it (schedule_state, an event), never retried. */
+  #isolate(id: string, error: unknown): void {
+    const message = `the database refused its fire: ${errorMessage(error)}`;
+    this.#plan.fail(id, message);
+    this.#publishWanted = true;
+    this.deps.logger.error({ scheduleId: id, err: errorMessage(error) }, 'schedule isolated: its fire was refused');
+    this.deps.events.emit('schedule:invalid', { scheduleId: id, name: null, error: message });
+  }
+}
+
+/** One entry's part of a fire statement: its ledger rows and its advanced plan. */
+interface Decided {
+  id: string;
+  /** Ledger rows (FireRow), as JSON. */
+  fires: string[];
+  /** Its StateRow, as JSON. */
+  stateJson: string;
+  cursorMs: number;
+  state: PlanState;
+}
+
+/** SQLSTATE class 22: the server refused a value in the statement, which trying again will not change. */
+function isDataException(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('22');
 }
 
 /**
@@ -535,15 +576,7 @@ async function inSlices<T>(items: readonly T[], fn: (item: T) => void): Promise<
 }
 
 function fireRow(scheduleId: string, at: number): FireRow {
-  const fireAt = new Date(at).toISOString();
-  return {
-    schedule_id: scheduleId,
-    fire_at: fireAt,
-    status: 'pending',
-    reason: null,
-    missed_through: null,
-    missed_count: null,
-  };
+  return { schedule_id: scheduleId, fire_at: new Date(at).toISOString(), status: 'pending' };
 }
 
 function missedRow(scheduleId: string, gap: MissedGap): FireRow {
@@ -553,14 +586,13 @@ function missedRow(scheduleId: string, gap: MissedGap): FireRow {
     status: 'missed',
     reason: gap.reason,
     missed_through: new Date(gap.lastMs).toISOString(),
-    missed_count: gap.count,
+    missed_count: gap.count ?? undefined,
   };
 }
 
 function stateRow(scheduleId: string, state: PlanState): StateRow {
-  return {
-    schedule_id: scheduleId,
-    next_fire_at: state.nextMs === null ? null : new Date(state.nextMs).toISOString(),
-    error: state.error,
-  };
+  const row: StateRow = { schedule_id: scheduleId };
+  if (state.nextMs !== null) row.next_fire_at = new Date(state.nextMs).toISOString();
+  if (state.error !== null) row.error = state.error;
+  return row;
 }

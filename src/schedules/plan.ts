@@ -52,6 +52,12 @@ export function nextFireOf(entry: Unplanned, afterMs: number): number | null {
   return nextFireWithin(entry.enabled ? entry.timing : null, entry.startsAtMs, entry.endsAtMs, afterMs);
 }
 
+/**
+ * The last instant the plan fires at: the database stores instants of years 1-9999 only
+ * (migrations/0012_hardening.sql), and reads the planner's ISO text in that range.
+ */
+const lastInstantMs = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 function nextFireWithin(
   timing: Timing | null,
   startsAtMs: number | null,
@@ -61,7 +67,7 @@ function nextFireWithin(
   if (timing === null) return null;
   const from = startsAtMs !== null && afterMs < startsAtMs ? startsAtMs - 1 : afterMs;
   const next = nextFireAfter(timing, from);
-  return next === null || (endsAtMs !== null && next > endsAtMs) ? null : next;
+  return next === null || next > Math.min(endsAtMs ?? lastInstantMs, lastInstantMs) ? null : next;
 }
 
 const misfires: readonly MisfirePolicy[] = ['skip', 'latest', 'all'];
@@ -177,6 +183,19 @@ export class Plan {
     this.#flags[slot]! &= ~takenBit;
     this.#cursor[slot] = Math.max(this.#cursor[slot]!, cursorMs);
     if (stored) this.#setStored(slot, stored);
+    this.#replan(slot);
+  }
+
+  /**
+   * Stops planning a taken entry whose fire the database refused (see Planner): it keeps
+   * the error, and fires nothing, until set() plans it again.
+   */
+  fail(id: string, error: string): void {
+    const slot = this.#slots.get(id);
+    if (slot === undefined) return;
+    this.#flags[slot]! &= ~takenBit;
+    this.#timing[slot] = null;
+    this.#error[slot] = error;
     this.#replan(slot);
   }
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 
+import { describeSquatter } from '../../leader/lock-watch.ts';
 import type { ClusterStatus } from '../../nodes/status.repository.ts';
 import { withBaton, wrapHandler } from '../runtime.ts';
 import { formatTable } from '../table.ts';
@@ -17,7 +18,7 @@ export function registerStatus(program: Command): void {
     );
 }
 
-function formatStatus({ nodes, schedules, runsLastHour, unservedTasks }: ClusterStatus): string {
+function formatStatus({ nodes, schedules, runsLastHour, unservedTasks, lockSquatters }: ClusterStatus): string {
   const leader = nodes.find((node) => node.isLeader);
   const rows = nodes.map((node) => [
     node.isLeader ? '*' : ' ',
@@ -35,6 +36,7 @@ function formatStatus({ nodes, schedules, runsLastHour, unservedTasks }: Cluster
       .join(', ') || 'none';
   return [
     `leader:    ${leader ? `${leader.id.slice(0, 8)} (${leader.host}:${leader.pid})` : 'none (no scheduler holds the lock)'}`,
+    ...lockSquatters.map((squatter) => `SQUATTER:  ${describeSquatter(squatter)} (docs/security.md)`),
     `nodes:     ${nodes.length}`,
     ...table.map((line) => `  ${line}`),
     `schedules: ${counts(schedules)}`,
