@@ -2,7 +2,7 @@
 // output kept as tails and saved while a command runs, the allow-list, and shell
 // only where the worker enables it.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,15 +148,33 @@ describe('a worker with shell enabled', () => {
   });
 });
 
+/** An executable script at `path` that touches `marker`. */
+function toucher(path: string, marker: string): void {
+  writeFileSync(path, `#!/bin/sh\ntouch ${marker}\n`);
+  chmodSync(path, 0o755);
+}
+
 describe('a worker with a shell allow-list', () => {
   let db: TestDatabase;
-  let marker: string;
-  before(async () => {
-    marker = join(await mkdtemp(join(tmpdir(), 'baton-allow-')), 'ran');
+  const dir = mkdtempSync(join(tmpdir(), 'baton-allow-'));
+  const marker = join(dir, 'ran');
+  const jobs = join(dir, 'jobs');
+  before(() => {
+    mkdirSync(jobs);
+    writeFileSync(join(jobs, 'a.sh'), '#!/bin/sh\necho a "$@"\n');
+    chmodSync(join(jobs, 'a.sh'), 0o755);
+    toucher(join(jobs, 'b.sh'), marker);
+    // What a leading no-break space would run instead of /bin/date, from the run's cwd.
+    mkdirSync(join(dir, '\u00a0', 'bin'), { recursive: true });
+    toucher(join(dir, '\u00a0', 'bin', 'date'), marker);
   });
   useBaton(
     (env) => (db = env.db),
-    { config: { worker: { shell: true, shellAllow: ['echo **', '/bin/date'] } } },
+    {
+      config: {
+        worker: { shell: true, shellAllow: ['echo **', '/bin/date', `${jobs}/*.sh`], shellEnvAllow: ['MODE'] },
+      },
+    },
     { scheduler: false },
   );
 
@@ -172,8 +190,11 @@ describe('a worker with a shell allow-list', () => {
       ['chained', `echo hi; touch ${marker}`],
       ['substituted', `echo $(touch ${marker})`],
       ['argv', ['touch', marker]],
+      ['no-break-space', '\u00a0/bin/date'],
+      ['glob', `${jobs}/*.sh`],
+      ['glob-2', `${jobs}/?.sh`],
     ] as const) {
-      const runId = await triggerRun(db, name, 'shell', { command }, { max_attempts: 3 });
+      const runId = await triggerRun(db, name, 'shell', { command, cwd: dir }, { max_attempts: 3 });
       const run = await finishedRun(db, runId);
       assert.equal(run.status, 'failed', name);
       assert.equal(run.attempt, 1, name);
@@ -183,13 +204,28 @@ describe('a worker with a shell allow-list', () => {
     assert.equal(existsSync(marker), false, 'nothing was executed');
   });
 
-  it('refuses variables that would make an allowed command run something else', async () => {
-    const run = await finishedRun(
+  it('runs an allowed script, and sets only the variables the env allow-list names', async () => {
+    const ran = await finishedRun(
       db,
-      await triggerRun(db, 'hijack', 'shell', { command: '/bin/date', env: { LD_PRELOAD: '/tmp/evil.so' } }),
+      await triggerRun(db, 'script', 'shell', { command: `${jobs}/a.sh`, env: { MODE: 'full' } }),
     );
-    assert.equal(run.status, 'failed');
-    assert.match(run.error!, /payload\.env may not set LD_PRELOAD/);
+    assert.equal(ran.status, 'succeeded', ran.error ?? '');
+    assert.equal(ran.stdout, 'a\n');
+    for (const env of [{ LD_PRELOAD: '/tmp/evil.so' }, { PERLLIB: dir }, { BASH_ENV: `${jobs}/b.sh` }]) {
+      const run = await finishedRun(db, await triggerRun(db, 'hijack', 'shell', { command: '/bin/date', env }));
+      assert.equal(run.status, 'failed');
+      assert.match(run.error!, /^payload\.env: ".+" not in this worker's shell env allow-list/);
+    }
+    assert.equal(existsSync(marker), false, 'nothing was executed');
+  });
+
+  it('refuses, where it is written, a variable name no shell would take', async () => {
+    await assert.rejects(
+      db.query(`select baton.schedule('f', null, 'shell', $1)`, [
+        { command: '/bin/date', env: { 'BASH_FUNC_date%%': '() { touch /tmp/x; }' } },
+      ]),
+      { message: /^payload\.env: "BASH_FUNC_date%%" is not a variable name/ },
+    );
   });
 });
 
@@ -217,3 +253,26 @@ describe('a worker without shell', () => {
     ]);
   });
 });
+
+describe(
+  'a worker running shell commands as another OS user',
+  { skip: process.getuid?.() !== 0 && 'needs root' },
+  () => {
+    let db: TestDatabase;
+    useBaton(
+      (env) => (db = env.db),
+      { config: { worker: { shell: true, shellUser: 'nobody' } } },
+      { scheduler: false },
+    );
+
+    it("runs them as that user, who cannot read the worker's environment", async () => {
+      const run = await finishedRun(
+        db,
+        await triggerRun(db, 'environ', 'shell', { command: 'id -un; cat /proc/$PPID/environ', cwd: '/tmp' }),
+      );
+      assert.equal(run.stdout, 'nobody\n');
+      assert.equal(run.status, 'failed');
+      assert.match(run.stderr!, /Permission denied/);
+    });
+  },
+);

@@ -50,10 +50,14 @@ export const configSchema = z
         /** How often a running run's output is saved, so `baton logs --follow` sees it; 0 saves it only at the end. */
         outputFlushMs: ms(0).default(1_000),
         /**
-         * Commands the shell task may run, as patterns (`*` matches any characters but
-         * shell control characters); empty allows every command. See docs/security.md.
+         * Commands the shell task may run, as patterns (`*` and `**` match only characters
+         * the shell takes literally); empty allows every command. See docs/security.md.
          */
         shellAllow: z.array(z.string().min(1)).default([]),
+        /** Under an allow-list, the variables payload.env may set: names, or prefixes ending in `*`. */
+        shellEnvAllow: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/)).default([]),
+        /** The OS user shell commands run as; the worker must run as root. Unset: the worker's own user. */
+        shellUser: z.string().min(1).optional(),
         /** Run the `sql` task. */
         sql: z.boolean().default(true),
         /** Databases a sql run may name in payload.database, by name: connection strings stay in the worker's config. */

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 import { BatonError, errorMessage } from '../core/errors.ts';
 import { type Config, type ConfigInput, resolveConfig } from './config.ts';
 
@@ -34,6 +36,8 @@ const envSettings: Record<string, (input: EnvInput, value: string) => void> = {
   BATON_SHELL: (input, value) => (input.worker.shell = flag(value)),
   // Commands may contain commas: one pattern, or a JSON array of them.
   BATON_SHELL_ALLOW: (input, value) => (input.worker.shellAllow = list(value, (pattern) => [pattern])),
+  BATON_SHELL_ENV_ALLOW: (input, value) => (input.worker.shellEnvAllow = list(value, commaSeparated)),
+  BATON_SHELL_USER: (input, value) => (input.worker.shellUser = value),
   BATON_SQL: (input, value) => (input.worker.sql = flag(value)),
   BATON_HTTP_ALLOW: (input, value) => (input.worker.httpAllow = list(value, commaSeparated)),
   BATON_POLL_INTERVAL_MS: (input, value) => (input.worker.pollIntervalMs = value),
@@ -53,6 +57,36 @@ const envPrefixes: Record<string, (input: EnvInput, name: string, value: string)
   BATON_SECRET_: (input, name, value) => (input.worker.secrets[name] = value),
 };
 
+/** Whether the variable is one of the settings above (a family's member included). */
+const isSetting = (name: string) =>
+  Object.hasOwn(envSettings, name) ||
+  Object.keys(envPrefixes).some((prefix) => name.startsWith(prefix) && name.length > prefix.length);
+
+/**
+ * The set variables, each `<SETTING>_FILE` replaced by <SETTING> with the contents of the
+ * file it names (DATABASE_URL_FILE, BATON_SECRET_TOKEN_FILE): a secret read from a file is
+ * never in the worker's environment, where a shell task could read it (/proc/<ppid>/environ).
+ */
+function withFiles(env: NodeJS.ProcessEnv): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || value === '') continue;
+    const setting = name.slice(0, -'_FILE'.length);
+    if (!name.endsWith('_FILE') || !isSetting(setting)) {
+      values[name] = value;
+      continue;
+    }
+    if (env[setting])
+      throw new BatonError(`invalid configuration: set ${setting} or ${name}, not both`, 'invalid', name);
+    try {
+      values[setting] = readFileSync(value, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new BatonError(`invalid configuration: ${name}: ${errorMessage(error)}`, 'invalid', name);
+    }
+  }
+  return values;
+}
+
 /**
  * The only reader of the environment: `overrides` (command-line flags) over
  * DATABASE_URL and BATON_* over defaults. Values that are numbers in the config
@@ -60,10 +94,9 @@ const envPrefixes: Record<string, (input: EnvInput, name: string, value: string)
  */
 export function loadConfig(overrides: Partial<ConfigInput> = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const input: EnvInput = { scheduler: {}, worker: { sqlDatabases: {}, secrets: {} }, retention: {} };
-  for (const [name, value] of Object.entries(env)) {
-    if (value === undefined || value === '') continue;
+  for (const [name, value] of Object.entries(withFiles(env))) {
     try {
-      envSettings[name]?.(input, value);
+      if (Object.hasOwn(envSettings, name)) envSettings[name]!(input, value);
     } catch (error) {
       throw new BatonError(`invalid configuration: ${name}: ${errorMessage(error)}`, 'invalid', name);
     }

@@ -1,18 +1,22 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 
 import { refused, type TaskContext, type TaskDefinition, TaskFailedError, type TaskOutcome } from './executor.ts';
-import { commandPattern, shellRefusal } from './shell-policy.ts';
+import { commandPattern, envPattern, shellRefusal } from './shell-policy.ts';
 
 /** After the command exits, how long its output may still arrive from children holding the pipes. */
 const outputDrainMs = 1_000;
 
-/** The worker's variables that hold credentials: a scheduled command does not inherit them. */
-const credentialVariable = /^(DATABASE_URL|PGPASSWORD|BATON_SECRET_.*|BATON_SQL_DATABASE_.*)$/;
+/** The worker's variables that hold credentials, or name their files: a scheduled command does not inherit them. */
+const credentialVariable = /^(DATABASE_URL|PGPASSWORD|PGPASSFILE|BATON_SECRET_.*|BATON_SQL_DATABASE_.*)(_FILE)?$/;
 
 export interface ShellSettings {
   killGraceMs: number;
   /** Allow-list patterns (see shell-policy.ts); empty allows every command. */
   shellAllow: readonly string[];
+  /** Under an allow-list, the variables a payload may set: names, or prefixes ending in `*`. */
+  shellEnvAllow: readonly string[];
+  /** The OS user commands run as (the worker must be root); unset: the worker's own. */
+  shellUser?: string | undefined;
 }
 
 interface ShellPayload {
@@ -43,14 +47,28 @@ function parsePayload(payload: Record<string, unknown>): ShellPayload {
  */
 export function shellTask(settings: ShellSettings): TaskDefinition {
   const allow = settings.shellAllow.map(commandPattern);
+  const envAllow = settings.shellEnvAllow.map(envPattern);
+  const user = settings.shellUser === undefined ? undefined : osUser(settings.shellUser);
   return {
     run: async (payload, context) => {
       const shell = parsePayload(payload);
-      const refusal = shellRefusal(shell.command, shell.env, allow);
+      const refusal = shellRefusal(shell.command, shell.env, allow, envAllow);
       if (refusal) throw refused(refusal);
-      return runShell(shell, context, settings.killGraceMs);
+      return runShell(shell, context, settings.killGraceMs, user);
     },
   };
+}
+
+/** An OS user's ids, asked of `id` at the worker's start: an unknown user stops it there, not at a run. */
+function osUser(name: string): { uid: number; gid: number } {
+  const id = (flag: string) => {
+    try {
+      return Number(execFileSync('id', [flag, name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim());
+    } catch {
+      throw new Error(`shellUser: no OS user "${name}" on this host`);
+    }
+  };
+  return { uid: id('-u'), gid: id('-g') };
 }
 
 function childEnv(payload: ShellPayload, context: TaskContext): NodeJS.ProcessEnv {
@@ -63,10 +81,16 @@ function childEnv(payload: ShellPayload, context: TaskContext): NodeJS.ProcessEn
   };
 }
 
-function runShell(payload: ShellPayload, context: TaskContext, killGraceMs: number): Promise<TaskOutcome> {
+function runShell(
+  payload: ShellPayload,
+  context: TaskContext,
+  killGraceMs: number,
+  user: { uid: number; gid: number } | undefined,
+): Promise<TaskOutcome> {
   const [file, ...args] = typeof payload.command === 'string' ? ['/bin/sh', '-c', payload.command] : payload.command;
   return new Promise((resolve, reject) => {
     const child = spawn(file!, args, {
+      ...user,
       cwd: payload.cwd,
       env: childEnv(payload, context),
       detached: true,

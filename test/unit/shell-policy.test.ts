@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { commandLine, commandPattern, shellRefusal } from '../../src/executors/shell-policy.ts';
+import { commandLine, commandPattern, envPattern, shellRefusal } from '../../src/executors/shell-policy.ts';
 
 const allows = (pattern: string, command: string | string[]) => commandPattern(pattern).test(commandLine(command));
 
@@ -29,10 +29,29 @@ describe('shell allow-list patterns', () => {
       'pg_dump app > /etc/passwd',
       'pg_dump app\nrm -rf /',
       'pg_dump \\$HOME',
+      'pg_dump ~/x',
+      'pg_dump /backups/*.sql',
+      'pg_dump app?',
+      'pg_dump [ab]pp',
+      'pg_dump {a,b}',
+      'pg_dump "app"',
+      'pg_dump app # comment',
+      'pg_dump app\u00a0x',
     ]) {
       assert.ok(!allows('pg_dump **', command), command);
       assert.ok(!allows('**', command), command);
     }
+  });
+
+  it('matches what runs: nothing trimmed, no glob the shell would expand', () => {
+    assert.ok(!allows('/bin/date', '\u00a0/bin/date'), 'a leading no-break space makes the path relative');
+    assert.ok(!allows('/bin/date', ' /bin/date'));
+    assert.ok(
+      !allows('/opt/jobs/*.sh', '/opt/jobs/*.sh'),
+      'the shell would run the first script, the rest as arguments',
+    );
+    assert.ok(!allows('/opt/jobs/*.sh', '/opt/jobs/?.sh'));
+    assert.ok(allows('pg_dump **', "pg_dump -f '/backups/a b.sql' app"), 'single-quoted words are literal');
   });
 
   it('everything else in a pattern is literal', () => {
@@ -51,20 +70,30 @@ describe('shell allow-list patterns', () => {
 
 describe('shellRefusal', () => {
   const allow = [commandPattern('/opt/jobs/*.sh')];
+  const envAllow = ['MODE', 'APP_*'].map(envPattern);
 
   it('allows everything when the list is empty', () => {
-    assert.equal(shellRefusal('rm -rf /tmp/x', { PATH: '/tmp' }, []), null);
+    assert.equal(shellRefusal('rm -rf /tmp/x', { PATH: '/tmp' }, [], []), null);
   });
 
   it('names the command it refuses', () => {
-    assert.match(shellRefusal('curl evil', undefined, allow)!, /"curl evil" is not in this worker's shell allow-list/);
-    assert.equal(shellRefusal('/opt/jobs/backup.sh', { MODE: 'full' }, allow), null);
+    assert.match(
+      shellRefusal('curl evil', undefined, allow, envAllow)!,
+      /"curl evil" is not in this worker's shell allow-list/,
+    );
+    assert.equal(shellRefusal('/opt/jobs/backup.sh', { MODE: 'full', APP_LEVEL: '2' }, allow, envAllow), null);
   });
 
-  it('refuses variables that would make an allowed command run something else', () => {
-    assert.match(
-      shellRefusal('/opt/jobs/backup.sh', { PATH: '/tmp', LD_PRELOAD: '/tmp/x.so', MODE: 'full' }, allow)!,
-      /payload\.env may not set PATH, LD_PRELOAD/,
-    );
+  it('takes only the variables the env allow-list names: none by default', () => {
+    for (const name of ['PATH', 'LD_PRELOAD', 'PERLLIB', 'BASH_FUNC_date%%', 'RUBYLIB', 'GCONV_PATH', 'APPX']) {
+      assert.match(
+        shellRefusal('/opt/jobs/backup.sh', { [name]: '/tmp/x', MODE: 'full' }, allow, envAllow)!,
+        new RegExp(
+          `^payload\\.env: ${JSON.stringify(name).replace(/[$%]/g, '\\$&')} not in this worker's shell env allow-list`,
+        ),
+        name,
+      );
+    }
+    assert.match(shellRefusal('/opt/jobs/backup.sh', { MODE: 'full' }, allow, [])!, /"MODE" not in/);
   });
 });

@@ -6,6 +6,8 @@ import { batonFor, commandConfig, type GlobalOptions, repeatable, untilSignal, w
 interface NodeOptions {
   shell?: boolean;
   shellAllow?: string[];
+  shellEnvAllow?: string[];
+  shellUser?: string;
   httpAllow?: string[];
   sql: boolean;
   concurrency?: string;
@@ -44,6 +46,12 @@ export function registerNodeCommands(program: Command): void {
           repeatable,
         )
         .option(
+          '--shell-env-allow <name>',
+          "with --shell-allow: a variable payload.env may set ('MODE', 'APP_*'); repeatable, none by default",
+          repeatable,
+        )
+        .option('--shell-user <user>', 'with --shell: run commands as this OS user (the worker runs as root)')
+        .option(
           '--http-allow <host>',
           "offer the http task for these hosts ('api.example.com', '*.internal'); repeatable",
           repeatable,
@@ -53,10 +61,14 @@ export function registerNodeCommands(program: Command): void {
     }
     command.action(
       wrapHandler(async (options: NodeOptions, cmd: Command) => {
+        // Every local user (and every shell task) reads /proc/<pid>/cmdline: no --database-url there.
+        process.title = `baton ${name}`;
         const config = commandConfig(cmd.optsWithGlobals<GlobalOptions>(), {
           worker: {
             ...(options.shell ? { shell: true } : {}),
             ...(options.shellAllow ? { shellAllow: options.shellAllow } : {}),
+            ...(options.shellEnvAllow ? { shellEnvAllow: options.shellEnvAllow } : {}),
+            ...(options.shellUser ? { shellUser: options.shellUser } : {}),
             ...(options.httpAllow ? { httpAllow: options.httpAllow.flatMap((hosts) => hosts.split(',')) } : {}),
             ...(options.sql === false ? { sql: false } : {}),
             ...(options.concurrency ? { concurrency: options.concurrency } : {}),
