@@ -8,6 +8,7 @@
 --   - Time zones are those both Postgres and the planner (ICU, through Intl) know.
 --   - Messages quote at most a short prefix of what was written.
 --   - http payloads are checked as the worker will parse them (URL, port, headers).
+--   - Schedules and runs record the role that wrote them (owner): sql runs execute as it.
 
 -- A message for a client: each quoted value over 80 characters cut to its first 60, the
 -- whole at most 280 characters, so a 1 MB name never makes a 1 MB error.
@@ -34,11 +35,18 @@ begin
 end
 $$;
 
+-- As in 0005, and: where a role <schema>_shell exists, only its members (and superusers) may
+-- schedule, trigger or start shell runs (docs/security.md).
 create or replace function :SCHEMA._check_task(task text, payload jsonb, allow_unknown boolean) returns void
 language plpgsql stable as $$
 declare
   err text;
+  shell_role text := :SCHEMA_LITERAL || '_shell';
 begin
+  if task = 'shell' and exists (select 1 from pg_roles where rolname = shell_role)
+     and not pg_has_role(session_user, shell_role, 'MEMBER') then
+    perform :SCHEMA._invalid('task', format('scheduling shell needs membership in %s, which %s lacks', shell_role, session_user));
+  end if;
   err := :SCHEMA.task_payload_error(task, payload);
   if err is not null then
     -- The message names the payload's own field (payload.url); COLUMN the column.
@@ -143,6 +151,16 @@ language sql immutable as $$
   end
 $$;
 
+-- Who a schedule's runs act for: the login (session_user, which no SET ROLE or SECURITY
+-- DEFINER function changes) that last wrote what it runs (task, payload). An sql run
+-- executes as its owner (docs/security.md), as pg_cron runs a job as the role that
+-- scheduled it. Set by the validation trigger, never by the caller. Rows from before this
+-- migration belong to the role that runs it.
+alter table :SCHEMA.schedules add column owner text not null default session_user;
+alter table :SCHEMA.runs add column owner text;
+update :SCHEMA.runs r set owner = s.owner from :SCHEMA.schedules s where s.id = r.schedule_id;
+update :SCHEMA.runs set owner = session_user where owner is null;
+
 -- The schedule's own fields (its task and payload: _validate_schedule_task). Replaces
 -- 0001's: nulls are named, instants and intervals bounded, the run options shared with run().
 create or replace function :SCHEMA._validate_schedule() returns trigger
@@ -206,6 +224,11 @@ begin
   if jsonb_typeof(new.labels) <> 'object' then
     perform :SCHEMA._invalid('labels', 'must be a JSON object');
   end if;
+  if tg_op = 'INSERT' or (new.task, new.payload) is distinct from (old.task, old.payload) then
+    new.owner := session_user;
+  else
+    new.owner := old.owner;
+  end if;
   if tg_op = 'UPDATE' then
     new.created_at := old.created_at;
     new.updated_at := now();
@@ -214,7 +237,7 @@ begin
 end
 $$;
 
--- As in 0005, with the run options checked by _check_run_options.
+-- As in 0005, with the run options checked by _check_run_options; the run acts for its caller.
 create or replace function :SCHEMA.run(task text, payload jsonb default '{}', options jsonb default '{}')
 returns bigint
 language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
@@ -251,9 +274,9 @@ begin
   perform :SCHEMA._check_run_options(o.queue, coalesce(o.priority, 0), coalesce(o.max_attempts, 1), o.timeout);
 
   insert into :SCHEMA.runs (schedule_id, schedule_name, kind, fire_at, task, payload, queue, priority,
-                            max_attempts, timeout)
+                            max_attempts, timeout, owner)
   values (null, o.schedule_name, 'adhoc', now(), run.task, payload, o.queue, coalesce(o.priority, 0),
-          coalesce(o.max_attempts, 1), o.timeout)
+          coalesce(o.max_attempts, 1), o.timeout, session_user)
   returning * into new_run;
   perform :SCHEMA._enqueue(new_run);
   return new_run.id;
@@ -309,7 +332,8 @@ begin
 end
 $$;
 
--- As in 0005, and: a payload without a shell command refused; payload.timeout bounded like a run's timeout; shell variables named as a
+-- As in 0005, and: a payload without a shell command refused; database names start with a
+-- letter and are no JavaScript object's own (__proto__, constructor); payload.timeout bounded like a run's timeout; shell variables named as a
 -- shell names them (no BASH_FUNC_x%%); the http URL as above; header names HTTP tokens and
 -- values free of line breaks.
 create or replace function :SCHEMA.task_payload_error(task text, payload jsonb) returns text
@@ -380,8 +404,12 @@ begin
 
   elsif task = 'sql' then
     if payload ? 'database' and (jsonb_typeof(payload -> 'database') <> 'string'
-        or payload ->> 'database' !~ '^[a-z0-9_]{1,63}$') then
+        or payload ->> 'database' !~ '^[a-z][a-z0-9_]{0,62}$') then
       return 'payload.database: must be the name of a database in the worker''s config (BATON_SQL_DATABASE_<NAME>), never a connection string';
+    end if;
+    -- A name every JavaScript object answers to is never a worker's database.
+    if payload ->> 'database' = 'constructor' then
+      return 'payload.database: "constructor" is a reserved name';
     end if;
 
   elsif task = 'http' then
@@ -427,6 +455,150 @@ begin
     end if;
   end if;
   return null;
+end
+$$;
+
+-- As in 0011, with each run owned by its schedule's owner.
+create or replace function :SCHEMA.fire(fires jsonb, plan jsonb, lock_session_pid int, lock_session_start timestamptz)
+returns setof :SCHEMA.runs
+language plpgsql
+set enable_seqscan = off
+set jit = off
+as $$
+declare
+  run_ids regclass := pg_get_serial_sequence(:SCHEMA_LITERAL || '.runs', 'id');
+  -- The fires, parsed once: the statements below read them three times.
+  batch :SCHEMA.fire_spec[] := array(select f from jsonb_populate_recordset(null:::SCHEMA.fire_spec, fires) f);
+begin
+  -- Shared: fire statements of one leader run side by side; a new leader waits for them.
+  perform pg_advisory_xact_lock_shared(:SCHEMA.fire_fence_key());
+  if not exists (
+    select 1 from pg_locks l
+    where l.locktype = 'advisory' and l.pid = lock_session_pid and l.granted
+      and ((l.classid::bigint << 32) | l.objid::bigint) = :SCHEMA.leader_lock_key() and l.objsubid = 1
+      and (select a.backend_start from pg_stat_get_activity(lock_session_pid) a) = lock_session_start
+  ) then
+    raise exception using errcode = 'BT409', message = 'the leader session does not hold the leader lock';
+  end if;
+
+  -- Schedules first: runs still pending pile up by the thousand when workers lag, and only
+  -- those of `replace` schedules are looked at.
+  perform :SCHEMA._cancel(r.id, format('replaced by the fire at %s', f.fire_at))
+  from (
+    select f.schedule_id, max(f.fire_at) as fire_at
+    from unnest(batch) f
+    join :SCHEMA.schedules s on s.id = f.schedule_id and s.overlap = 'replace'
+    where f.status = 'pending'
+    group by f.schedule_id
+    offset 0
+  ) f
+  cross join lateral (
+    select r.id from :SCHEMA.runs r
+    where r.schedule_id = f.schedule_id and r.status in ('pending', 'running') and r.fire_at < f.fire_at
+  ) r;
+
+  return query
+  with fire as (
+    select f.*, row_number() over (partition by f.schedule_id, f.status order by f.fire_at) as nth
+    from unnest(batch) f
+  ),
+  -- Fires not in the ledger yet. Only the leader gets this far, and it never fires one
+  -- schedule in two statements at once; the unique index has the last word anyway.
+  fresh as materialized (
+    select nextval(run_ids) as id, s.id as schedule_id, s.name, f.fire_at,
+           case
+             when f.status <> 'pending' then f.status
+             when s.overlap = 'skip' and (active.id is not null or f.nth > 1) then 'skipped'
+             else 'pending'
+           end as status,
+           case
+             when f.status <> 'pending' then f.reason
+             when s.overlap = 'skip' and active.id is not null
+               then format('overlap skip: run %s is still %s', active.id, active.status)
+             when s.overlap = 'skip' and f.nth > 1 then 'overlap skip: an earlier fire of this batch runs'
+           end as reason,
+           s.task, s.payload,
+           case when s.overlap = 'queue' then coalesce(s.queue, :SCHEMA_LITERAL || ':schedule:' || s.id) else s.queue end
+             as queue,
+           s.priority, s.max_attempts, s.timeout, f.missed_through, f.missed_count, s.owner
+    from fire f
+    join :SCHEMA.schedules s on s.id = f.schedule_id
+    left join lateral (
+      -- Only for `skip` schedules: the others would read their whole history for nothing.
+      select r.id, r.status from :SCHEMA.runs r
+      where s.overlap = 'skip' and r.schedule_id = s.id and r.status in ('pending', 'running')
+      order by r.fire_at desc
+      limit 1
+    ) active on true
+    -- One index probe per fire, whatever the planner believes about the size of runs.
+    left join lateral (
+      select true as done from :SCHEMA.runs r
+      where r.schedule_id = f.schedule_id and r.fire_at = f.fire_at and r.kind = 'scheduled'
+      limit 1
+    ) ledger on true
+    where ledger.done is null
+  ),
+  jobs as materialized (
+    select j.id, j.key
+    from :WORKER_SCHEMA.add_jobs(array(
+      select row(:SCHEMA.job_identifier(fr.task), json_build_object('run_id', fr.id), fr.queue, fr.fire_at,
+                 fr.max_attempts, :SCHEMA_LITERAL || ':run:' || fr.id, fr.priority, null):::WORKER_SCHEMA.job_spec
+      from fresh fr
+      where fr.status = 'pending'
+    )) j
+  )
+  insert into :SCHEMA.runs (id, schedule_id, schedule_name, kind, fire_at, status, reason, task, payload,
+                            queue, priority, max_attempts, timeout, job_id, missed_through, missed_count, owner)
+  overriding system value
+  select fr.id, fr.schedule_id, fr.name, 'scheduled', fr.fire_at, fr.status, fr.reason, fr.task, fr.payload,
+         fr.queue, fr.priority, fr.max_attempts, fr.timeout, jobs.id, fr.missed_through, fr.missed_count, fr.owner
+  from fresh fr
+  left join jobs on jobs.key = :SCHEMA_LITERAL || ':run:' || fr.id
+  on conflict (schedule_id, fire_at) where kind = 'scheduled' do nothing
+  returning *;
+
+  insert into :SCHEMA.schedule_state as st (schedule_id, next_fire_at, last_fire_at, last_error)
+  select p.schedule_id, p.next_fire_at, fired.last_fire_at, p.error
+  from jsonb_to_recordset(plan) as p(schedule_id bigint, next_fire_at timestamptz, error text)
+  join :SCHEMA.schedules s on s.id = p.schedule_id
+  left join (
+    select f.schedule_id, max(coalesce(f.missed_through, f.fire_at)) as last_fire_at
+    from unnest(batch) f
+    group by f.schedule_id
+  ) fired on fired.schedule_id = p.schedule_id
+  on conflict (schedule_id) do update set
+    next_fire_at = excluded.next_fire_at,
+    last_error = excluded.last_error,
+    last_fire_at = greatest(st.last_fire_at, excluded.last_fire_at),
+    updated_at = now();
+end
+$$;
+
+-- As in 0005. A manual run acts for the schedule's owner, running what the owner wrote; a
+-- payload given here changes what runs, so the run then acts for the caller.
+create or replace function :SCHEMA.trigger(name text, payload jsonb default null) returns bigint
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+declare
+  run :SCHEMA.runs;
+begin
+  if jsonb_typeof(payload) not in ('object', 'null') then
+    perform :SCHEMA._invalid('payload', 'must be a JSON object');
+  end if;
+  insert into :SCHEMA.runs (schedule_id, schedule_name, kind, fire_at, task, payload, queue, priority,
+                            max_attempts, timeout, owner)
+  select s.id, s.name, 'manual', now(), s.task, s.payload || coalesce(nullif(trigger.payload, 'null'), '{}'), s.queue,
+         s.priority, s.max_attempts, s.timeout,
+         case when coalesce(nullif(trigger.payload, 'null'), '{}') = '{}' then s.owner else session_user end
+  from :SCHEMA.schedules s
+  where s.name = trigger.name
+  returning * into run;
+  if not found then
+    perform :SCHEMA._not_found('schedule', name);
+  end if;
+  -- The task was checked when the schedule was written.
+  perform :SCHEMA._check_task(run.task, run.payload, true);
+  perform :SCHEMA._enqueue(run);
+  return run.id;
 end
 $$;
 

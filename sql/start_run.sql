@@ -12,6 +12,7 @@ returning
   payload,
   fire_at,
   max_attempts,
+  owner,
   extract(epoch from least(
     timeout,
     case when task in ('shell', 'http') then :SCHEMA._payload_timeout(payload) end

@@ -99,6 +99,17 @@ const refused: Array<[string, string, RegExp]> = [
     'payload',
     /^payload\.headers\.x: a header value must not hold a line break$/,
   ],
+  // Names a worker would look up as properties of every object.
+  [
+    `select baton.schedule('p', null, 'sql', '{"sql":"select 1","database":"__proto__"}')`,
+    'payload',
+    /^payload\.database: must be the name of a database in the worker's config/,
+  ],
+  [
+    `select baton.run('sql', '{"sql":"select 1","database":"constructor"}')`,
+    'payload',
+    /^payload\.database: "constructor" is a reserved name$/,
+  ],
   // Messages that named no field, or quoted a whole megabyte.
   [
     `select baton.schedule('p', '*/99999999999 * * * *', 'sql', '${sqlPayload}')`,
@@ -226,8 +237,8 @@ describe('long timeouts', () => {
       assert.equal(run.status, 'succeeded', run.error ?? '');
     });
 
-    it('payload.database names a configured database, never a property of every object', async () => {
-      for (const name of ['constructor', '__proto__', 'tostring']) {
+    it('payload.database names a configured database, whatever properties objects have', async () => {
+      for (const name of ['tostring', 'valueof', 'hasownproperty']) {
         const runId = await triggerRun(
           db,
           `db-${name}`,
@@ -314,9 +325,144 @@ describe('a session that is no node, holding the leader lock', () => {
         async () => (await db.query(`select 1 from baton.events where kind = 'lock:released'`)).length > 0,
       );
       assert.deepEqual((await baton.status()).lockSquatters, []);
+      // The fire fence, held shared: fires go on, but a new leader would wait for it forever.
+      const { fence } = await db.one<{ fence: string }>(`select baton.fire_fence_key()::text as fence`);
+      const fenceSquatter = new pg.Client({ connectionString: url.toString() });
+      await fenceSquatter.connect();
+      await fenceSquatter.query(`select pg_advisory_lock_shared($1)`, [fence]);
+      assert.deepEqual(
+        (await baton.status()).lockSquatters.map(({ lock, user }) => ({ lock, user })),
+        [{ lock: 'fire fence', user: role }],
+      );
+      await fenceSquatter.end();
     } finally {
       await squatter.end().catch(() => undefined);
       await baton.stop();
     }
+  });
+});
+
+describe('sql runs as the role that scheduled it', () => {
+  let db: TestDatabase;
+  let baton: Baton;
+  const suffix = randomBytes(4).toString('hex');
+  const [alice, bob] = [`alice_${suffix}`, `bob_${suffix}`];
+  const sessions: pg.Client[] = [];
+  const loginUrl = (role: string) => {
+    const url = new URL(db.url);
+    url.username = role;
+    return url.toString();
+  };
+  /** A session of the role's own login (session_user is the role). */
+  const sessionOf = async (role: string) => {
+    const client = new pg.Client({ connectionString: loginUrl(role) });
+    await client.connect();
+    sessions.push(client);
+    return client;
+  };
+  before(async () => {
+    db = await createTestDatabase();
+    for (const role of [alice, bob]) await db.query(`create role ${role} login in role baton_admin`);
+    // The worker logs in as the test's superuser; it has a login for alice only.
+    baton = testBaton(db.url, { config: { worker: { sqlLogins: { [alice]: loginUrl(alice) } } } });
+    await baton.start();
+  });
+  after(async () => {
+    await baton.stop();
+    await Promise.all(sessions.map((session) => session.end()));
+    for (const role of [alice, bob]) await db.query(`drop role if exists ${role}`);
+    await db.drop();
+  });
+
+  const adHoc = async (session: pg.Client, sql: string) =>
+    finishedRun(db, (await session.query(`select baton.run('sql', $1)::text as id`, [{ sql }])).rows[0].id as string);
+
+  it("has the admin's rights, no more: no role created, no pg_authid, no copy to program", async () => {
+    const asAlice = await sessionOf(alice);
+    const whoami = await adHoc(asAlice, `do $$ begin raise notice '% %', session_user, current_user; end $$`);
+    assert.equal(whoami.status, 'succeeded', whoami.error ?? '');
+    assert.equal(whoami.stderr, `NOTICE:  ${alice} ${alice}\n`);
+    assert.equal(whoami.owner, alice);
+    // Each is refused for want of privilege (insufficient_privilege); the wording varies by version.
+    for (const sql of [
+      `create role evil_${suffix} superuser login`,
+      'select rolpassword from pg_authid',
+      `copy (select 1) to program 'id'`,
+      `reset role; create role evil_${suffix} superuser`,
+    ]) {
+      const run = await adHoc(asAlice, sql);
+      assert.equal(run.status, 'failed', sql);
+      assert.match(run.error!, /\(SQLSTATE 42501\)$/, sql);
+    }
+    assert.equal((await db.query(`select 1 from pg_roles where rolname like 'evil%'`)).length, 0);
+  });
+
+  it('is refused, and not retried, when the worker has no login for the role', async () => {
+    const asBob = await sessionOf(bob);
+    const { id } = (
+      await asBob.query(`select baton.run('sql', '{"sql":"select 1"}', '{"max_attempts":3}')::text as id`)
+    ).rows[0];
+    const run = await finishedRun(db, id as string);
+    assert.equal(run.status, 'failed');
+    assert.match(
+      run.error!,
+      new RegExp(
+        `^the sql task runs as the role that scheduled it, ${bob}; this worker connects as \\w+ and has no login for ${bob}`,
+      ),
+    );
+    assert.equal(run.attempt, 1);
+    assert.equal(await jobsLeft(db, id as string), 0);
+  });
+
+  it('records the owner where no caller can set it: the login that last wrote what runs', async () => {
+    const asAlice = await sessionOf(alice);
+    await asAlice.query(`select baton.schedule('owned', null, 'sql', '{"sql":"select 1"}')`);
+    await asAlice.query(`update baton.schedules set owner = 'postgres' where name = 'owned'`);
+    const ownerOf = async () => (await db.one(`select owner from baton.schedules where name = 'owned'`)).owner;
+    assert.equal(await ownerOf(), alice);
+    await db.query(`update baton.schedules set enabled = false where name = 'owned'`);
+    assert.equal(await ownerOf(), alice, 'pausing changes nothing that runs');
+    // A manual run without a payload runs what the owner wrote, as the owner; with one, as its caller.
+    const asBob = await sessionOf(bob);
+    const plain = await finishedRun(db, (await asBob.query(`select baton.trigger('owned')::text as id`)).rows[0].id);
+    assert.equal(plain.owner, alice);
+    assert.equal(plain.status, 'succeeded', plain.error ?? '');
+    const edited = await finishedRun(
+      db,
+      (await asBob.query(`select baton.trigger('owned', '{"sql":"select 2"}')::text as id`)).rows[0].id,
+    );
+    assert.equal(edited.owner, bob);
+    assert.equal(edited.status, 'failed');
+    await asBob.query(`update baton.schedules set payload = '{"sql":"select 3"}' where name = 'owned'`);
+    assert.equal(await ownerOf(), bob);
+  });
+
+  it('where baton_shell exists, only its members schedule shell', async () => {
+    const asAlice = await sessionOf(alice);
+    const shell = `select baton.schedule('sh', null, 'shell', '{"command":"date"}', '{"allow_unknown_task":true}')`;
+    await db.query(`create role baton_shell nologin`);
+    try {
+      await assert.rejects(asAlice.query(shell), (error: Error & { column?: string }) => {
+        assert.equal(error.column, 'task');
+        assert.equal(error.message, `task: scheduling shell needs membership in baton_shell, which ${alice} lacks`);
+        return true;
+      });
+      await assert.rejects(asAlice.query(`select baton.run('shell', '{"command":"date"}')`), /needs membership/);
+      await db.query(`grant baton_shell to ${alice}`);
+      await asAlice.query(shell);
+    } finally {
+      await db.query(`drop role baton_shell`);
+    }
+  });
+
+  it('a fire runs as its schedule', async () => {
+    const asAlice = await sessionOf(alice);
+    await asAlice.query(`select baton.schedule('fired', 'at ' || now()::text, 'sql', '{"sql":"select 1"}')`);
+    const run = await waitFor(
+      'the fire',
+      async () => (await db.query(`select * from baton.runs where schedule_name = 'fired'`))[0],
+    );
+    assert.equal(run.owner, alice);
+    assert.equal((await finishedRun(db, run.id as string)).status, 'succeeded');
   });
 });

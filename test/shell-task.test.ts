@@ -83,6 +83,15 @@ describe('a worker with shell enabled', () => {
     assert.match(run.error!, /timed out after 1000 ms/);
   });
 
+  it("runs to its end under a '30 days' timeout (past a Node timer's 24.8 days)", async () => {
+    const run = await finishedRun(
+      db,
+      await triggerRun(db, 'month', 'shell', { command: 'sleep 2; echo done' }, { timeout: '30 days' }),
+    );
+    assert.equal(run.status, 'succeeded', run.error ?? '');
+    assert.equal(run.stdout, 'done\n');
+  });
+
   it('records exit code, stdout and stderr of a failing command', async () => {
     const run = await finishedRun(
       db,

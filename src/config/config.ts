@@ -61,7 +61,14 @@ export const configSchema = z
         /** Run the `sql` task. */
         sql: z.boolean().default(true),
         /** Databases a sql run may name in payload.database, by name: connection strings stay in the worker's config. */
-        sqlDatabases: z.record(z.string().regex(/^[a-z0-9_]{1,63}$/), z.string().min(1)).default({}),
+        sqlDatabases: z
+          .record(z.string().regex(/^(?!constructor$)[a-z][a-z0-9_]{0,62}$/), z.string().min(1))
+          .default({}),
+        /**
+         * Logins by role: an sql run executes as the role that scheduled it, through the
+         * worker's own connection when that is the role's, else through its login here.
+         */
+        sqlLogins: z.record(z.string().min(1), z.string().min(1)).default({}),
         /**
          * Hosts the http task may call (`api.example.com`, `*.example.com`, `host:8080`, `*`
          * for any). The task is offered only where this is set.

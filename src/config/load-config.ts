@@ -5,7 +5,11 @@ import { type Config, type ConfigInput, resolveConfig } from './config.ts';
 
 type EnvInput = Omit<ConfigInput, 'scheduler' | 'worker' | 'retention'> & {
   scheduler: Record<string, unknown>;
-  worker: Record<string, unknown> & { sqlDatabases: Record<string, string>; secrets: Record<string, string> };
+  worker: Record<string, unknown> & {
+    sqlDatabases: Record<string, string>;
+    sqlLogins: Record<string, string>;
+    secrets: Record<string, string>;
+  };
   retention: Record<string, unknown>;
 };
 
@@ -54,6 +58,7 @@ const envSettings: Record<string, (input: EnvInput, value: string) => void> = {
 /** Families of variables whose suffix names an entry: BATON_SQL_DATABASE_REPORTING sets sqlDatabases.reporting. */
 const envPrefixes: Record<string, (input: EnvInput, name: string, value: string) => void> = {
   BATON_SQL_DATABASE_: (input, name, value) => (input.worker.sqlDatabases[name.toLowerCase()] = value),
+  BATON_SQL_LOGIN_: (input, name, value) => (input.worker.sqlLogins[name.toLowerCase()] = value),
   BATON_SECRET_: (input, name, value) => (input.worker.secrets[name] = value),
 };
 
@@ -93,7 +98,7 @@ function withFiles(env: NodeJS.ProcessEnv): Record<string, string> {
  * arrive as strings here and are checked by resolveConfig.
  */
 export function loadConfig(overrides: Partial<ConfigInput> = {}, env: NodeJS.ProcessEnv = process.env): Config {
-  const input: EnvInput = { scheduler: {}, worker: { sqlDatabases: {}, secrets: {} }, retention: {} };
+  const input: EnvInput = { scheduler: {}, worker: { sqlDatabases: {}, sqlLogins: {}, secrets: {} }, retention: {} };
   for (const [name, value] of Object.entries(withFiles(env))) {
     try {
       if (Object.hasOwn(envSettings, name)) envSettings[name]!(input, value);

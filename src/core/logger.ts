@@ -14,6 +14,8 @@ const redactPaths = [
   '*.secrets',
   'sqlDatabases',
   '*.sqlDatabases',
+  'sqlLogins',
+  '*.sqlLogins',
 ];
 
 export interface LoggerOptions {

@@ -13,6 +13,8 @@ export interface TaskContext {
   fireAt: Date;
   /** 1 for the first attempt. */
   attempt: number;
+  /** The role the run acts for: the login that wrote its schedule (or started it). */
+  owner: string;
   /** The run's time limit in milliseconds, or null; `signal` aborts when it passes. */
   timeoutMs: number | null;
   /** Aborts on timeout, cancel or worker shutdown; `signal.reason` says which. */

@@ -7,7 +7,8 @@ import { commandPattern, envPattern, shellRefusal } from './shell-policy.ts';
 const outputDrainMs = 1_000;
 
 /** The worker's variables that hold credentials, or name their files: a scheduled command does not inherit them. */
-const credentialVariable = /^(DATABASE_URL|PGPASSWORD|PGPASSFILE|BATON_SECRET_.*|BATON_SQL_DATABASE_.*)(_FILE)?$/;
+const credentialVariable =
+  /^(DATABASE_URL|PGPASSWORD|PGPASSFILE|BATON_SECRET_.*|BATON_SQL_(DATABASE|LOGIN)_.*)(_FILE)?$/;
 
 export interface ShellSettings {
   killGraceMs: number;

@@ -6,6 +6,11 @@ import { refused, RunAbortedError, type TaskDefinition, TaskFailedError } from '
 export interface SqlSettings {
   /** Databases a run may name in payload.database: name → connection string. */
   sqlDatabases: Readonly<Record<string, string>>;
+  /**
+   * Logins by role name: connection strings (for the worker's own database; with a named
+   * database, their user and password) through which a run executes as its owner.
+   */
+  sqlLogins: Readonly<Record<string, string>>;
 }
 
 /** Between two cancels of the same run's statement. */
@@ -21,13 +26,17 @@ const queryCanceled = '57014';
  * statement even if the worker dies. payload.database names a database from the
  * worker's config; without it the run uses the worker's own database. Each
  * statement's command tag goes to stdout, notices to stderr.
+ *
+ * It runs as the role that scheduled it (the run's owner), never with more: through the
+ * worker's connection if that logs in as the owner, else through the owner's login in
+ * sqlLogins, else not at all. SET ROLE would be no boundary: the SQL could RESET it.
  */
 export function sqlTask(connections: Connections, settings: SqlSettings): TaskDefinition {
   return {
     run: async (payload, context) => {
       const { sql: text, database } = payload;
       if (typeof text !== 'string' || text.trim() === '') throw refused('payload.sql must be a non-empty string');
-      // A 'default' entry routes runs that name no database (through a less privileged login, say).
+      // A 'default' entry routes runs that name no database (to a replica or another host, say).
       // An own entry only: a name like "constructor" is no database.
       const name = database === undefined ? 'default' : String(database);
       const target = Object.hasOwn(settings.sqlDatabases, name) ? settings.sqlDatabases[name] : undefined;
@@ -37,13 +46,16 @@ export function sqlTask(connections: Connections, settings: SqlSettings): TaskDe
           `payload.database: no database "${String(database)}" is configured on this worker (configured: ${configured})`,
         );
       }
-      const connect = (purpose: string) => connections.connectClient(`pgbaton:${purpose}:${context.runId}`, target);
-      let client: Client;
-      try {
-        client = await connect('run');
-      } catch (error) {
-        throw new TaskFailedError(`could not connect to ${database ?? 'the database'}: ${errorMessage(error)}`);
-      }
+      const owner = context.owner;
+      const login = Object.hasOwn(settings.sqlLogins, owner) ? settings.sqlLogins[owner] : undefined;
+      const connectionString =
+        login === undefined || target === undefined ? (login ?? target) : withLogin(target, login);
+      const connect = (purpose: string) =>
+        connections.connectClient(`pgbaton:${purpose}:${context.runId}`, connectionString);
+      const client = await connectAs(owner, () => connect('run'), {
+        hasLogin: login !== undefined,
+        database: database === undefined ? 'the database' : String(database),
+      });
       client.on('error', () => undefined); // a session ended under the statement fails the query; that is enough
       client.on('notice', (notice) => context.stderr.write(`${notice.severity ?? 'NOTICE'}:  ${notice.message}\n`));
       // pg sets processID from the server's BackendKeyData; its types leave it out.
@@ -89,6 +101,42 @@ export function sqlTask(connections: Connections, settings: SqlSettings): TaskDe
       }
     },
   };
+}
+
+/** A connection whose login is the run's owner; refused (and closed) if it is another role's. */
+async function connectAs(
+  owner: string,
+  connect: () => Promise<Client>,
+  { hasLogin, database }: { hasLogin: boolean; database: string },
+): Promise<Client> {
+  let client: Client | undefined;
+  let login: string;
+  try {
+    client = await connect();
+    login = (await client.query<{ login: string }>('select session_user as login')).rows[0]!.login;
+  } catch (error) {
+    await client?.end().catch(() => undefined);
+    throw new TaskFailedError(`could not connect to ${database}: ${errorMessage(error)}`);
+  }
+  if (login === owner) return client;
+  await client.end().catch(() => undefined);
+  throw refused(
+    `the sql task runs as the role that scheduled it, ${owner}; this worker connects as ${login}` +
+      (hasLogin ? ` with ${owner}'s login` : ` and has no login for ${owner} (BATON_SQL_LOGIN_<ROLE>)`),
+  );
+}
+
+/** The database connection string with the login's user and password. */
+function withLogin(database: string, login: string): string {
+  try {
+    const url = new URL(database);
+    const credentials = new URL(login);
+    url.username = credentials.username;
+    url.password = credentials.password;
+    return url.toString();
+  } catch {
+    throw refused('payload.database: its connection string and the login must both be URLs (postgres://…)');
+  }
 }
 
 /** Cancels the statement of a backend from a session of its own (same database, same role). */

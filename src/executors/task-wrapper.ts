@@ -18,6 +18,7 @@ interface StartedRun {
   fire_at: Date;
   max_attempts: number;
   timeout_ms: number | null;
+  owner: string;
 }
 
 interface FinishedRun {
@@ -115,6 +116,7 @@ async function runAttempt(task: TaskDefinition, payload: unknown, helpers: JobHe
         scheduleName: run.schedule_name,
         fireAt: run.fire_at,
         attempt,
+        owner: run.owner,
         timeoutMs: run.timeout_ms,
         signal: controller.signal,
         logger,
