@@ -8,7 +8,10 @@
 --   - Time zones are those both Postgres and the planner (ICU, through Intl) know.
 --   - Messages quote at most a short prefix of what was written.
 --   - http payloads are checked as the worker will parse them (URL, port, headers).
---   - Schedules and runs record the role that wrote them (owner): sql runs execute as it.
+--   - Task names fit graphile-worker's 128-character identifiers with the schema prefix.
+--   - Schedules and runs record the role that wrote them (owner): sql runs execute as it;
+--     a <schema>_shell role, where it exists, says who may schedule shell.
+--   - lock_squatters names sessions holding pgbaton's advisory locks without a node's rights.
 
 -- A message for a client: each quoted value over 80 characters cut to its first 60, the
 -- whole at most 280 characters, so a 1 MB name never makes a 1 MB error.
@@ -35,7 +38,7 @@ begin
 end
 $$;
 
--- As in 0005, and: where a role <schema>_shell exists, only its members (and superusers) may
+-- As in 0005, and: task names that fit graphile-worker's identifiers; where a role <schema>_shell exists, only its members (and superusers) may
 -- schedule, trigger or start shell runs (docs/security.md).
 create or replace function :SCHEMA._check_task(task text, payload jsonb, allow_unknown boolean) returns void
 language plpgsql stable as $$
@@ -43,6 +46,11 @@ declare
   err text;
   shell_role text := :SCHEMA_LITERAL || '_shell';
 begin
+  -- graphile-worker takes task identifiers (<schema>:<task>) of at most 128 characters.
+  if length(:SCHEMA.job_identifier(task)) > 128 then
+    perform :SCHEMA._invalid('task', format('"%s" is too long: %s with the schema prefix, of at most 128',
+      task, length(:SCHEMA.job_identifier(task))));
+  end if;
   if task = 'shell' and exists (select 1 from pg_roles where rolname = shell_role)
      and not pg_has_role(session_user, shell_role, 'MEMBER') then
     perform :SCHEMA._invalid('task', format('scheduling shell needs membership in %s, which %s lacks', shell_role, session_user));

@@ -481,7 +481,7 @@ export class Planner {
    * The fire statement, fenced by the leader's lock session: ledger rows, jobs and the
    * advanced plan commit together. If it fails, the entries go back as they were and are
    * tried again in a second (a lost lead leaves them to the new leader). If the database
-   * refuses a value (a data exception), the batch is split until the entry it comes from
+   * refuses a value (see isRefusedValue), the batch is split until the entry it comes from
    * is found: that one is isolated, the others fire.
    */
   async #commitFires(decided: Decided[], now: number): Promise<Array<{ status: RunStatus; runs: number }>> {
@@ -504,7 +504,7 @@ export class Planner {
       });
       return rows;
     } catch (error) {
-      if (elector.isLeader && isDataException(error)) {
+      if (elector.isLeader && isRefusedValue(error)) {
         if (decided.length === 1) {
           this.#isolate(decided[0]!.id, error);
           return [];
@@ -553,10 +553,13 @@ interface Decided {
   state: PlanState;
 }
 
-/** SQLSTATE class 22: the server refused a value in the statement, which trying again will not change. */
-function isDataException(error: unknown): boolean {
+/**
+ * SQLSTATE class 22 (data exception) or 23 (integrity constraint violation): the server
+ * refused a value in the statement, which trying again will not change.
+ */
+function isRefusedValue(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('22');
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }
 
 /**
