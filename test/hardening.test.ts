@@ -309,6 +309,7 @@ describe('a session that is no node, holding the leader lock', () => {
     try {
       await baton.start({ worker: false });
       const [seen] = (await baton.status()).lockSquatters;
+      assert.ok(seen?.since instanceof Date, 'since when: its last statement (the lock) began');
       assert.deepEqual(
         { ...seen, since: undefined },
         {
@@ -327,7 +328,7 @@ describe('a session that is no node, holding the leader lock', () => {
       assert.match(
         event.message as string,
         new RegExp(
-          `^session ${pid} \\(user ${role}, application "innocent"\\) holds the leader lock and is no pgbaton node: no scheduler can lead`,
+          `^session ${pid} \\(user ${role}, application "innocent", since \\S+\\) holds the leader lock and is no pgbaton node: no scheduler can lead`,
         ),
       );
       assert.equal(baton.isLeader, false);

@@ -11,9 +11,10 @@ const blocks: Record<LockSquatter['lock'], string> = {
 };
 
 /** One line on a squatter, as the log and baton.events say it. */
-export function describeSquatter({ lock, pid, user, application }: LockSquatter): string {
+export function describeSquatter({ lock, pid, user, application, since }: LockSquatter): string {
+  const sinceText = since ? `, since ${new Date(since).toISOString()}` : '';
   return (
-    `session ${pid} (user ${user ?? 'unknown'}, application "${application ?? ''}") holds the ${lock} ` +
+    `session ${pid} (user ${user ?? 'unknown'}, application "${application ?? ''}"${sinceText}) holds the ${lock} ` +
     `and is no pgbaton node: ${blocks[lock]} while it does; end it with select pg_terminate_backend(${pid})`
   );
 }
