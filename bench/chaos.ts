@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { startEmbeddedPostgres } from '../src/dev/embedded.ts';
 import { type Disruption, faultWindows, injectFault, type Span, unionMs } from './chaos-faults.ts';
 import { checkLedger, type ScheduleFigures } from './chaos-ledger.ts';
 import { type ChaosReport, describeReport, judge } from './chaos-report.ts';

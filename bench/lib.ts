@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 
 import pg from 'pg';
 
-import { startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { startEmbeddedPostgres } from '../src/dev/embedded.ts';
 
 export interface Stats {
   n: number;

