@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import type pg from 'pg';
 
 import { createLogger, redactUrl } from '../src/core/logger.ts';
-import { startEmbeddedPostgres } from '../src/dev/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { startEmbeddedPostgres } from '../src/dev/embedded.ts';
 import { testPool, withClient } from './helpers/db.ts';
 
 const requested = process.argv.slice(2);
