@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 
-import { Baton } from '../baton.ts';
+import type { Baton } from '../baton.ts';
 import type { Config, ConfigInput } from '../config/config.ts';
-import { loadConfig } from '../config/load-config.ts';
 import { coerceError, errorMessage } from '../core/errors.ts';
-import { createLogger } from '../core/logger.ts';
+
+// Config, Baton and the logger (zod, pg, pino, ...) are imported by the commands that use
+// them, when they run: `baton --version` and `--help` load none of it.
 
 /** Options every command takes. */
 export interface GlobalOptions {
@@ -22,7 +23,8 @@ export function repeatable(value: string, previous: string[] = []): string[] {
 export const ExitCode = { ok: 0, failure: 1, invalid: 2 } as const;
 
 /** The config of a command: flags over environment over defaults. */
-export function commandConfig(options: GlobalOptions, overrides: Partial<ConfigInput> = {}): Config {
+export async function commandConfig(options: GlobalOptions, overrides: Partial<ConfigInput> = {}): Promise<Config> {
+  const { loadConfig } = await import('../config/load-config.ts');
   return loadConfig({
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
     ...(options.schema ? { schema: options.schema } : {}),
@@ -35,10 +37,11 @@ export function commandConfig(options: GlobalOptions, overrides: Partial<ConfigI
  * A Baton for a command, over config.databaseUrl. Services log to stdout; commands
  * whose stdout is their result pass `logTo: 2`.
  */
-export function batonFor(config: Config, { logTo = 1 }: { logTo?: 1 | 2 } = {}): Baton {
+export async function batonFor(config: Config, { logTo = 1 }: { logTo?: 1 | 2 } = {}): Promise<Baton> {
   if (!config.databaseUrl) {
     throw new Error('no database: set DATABASE_URL or pass --database-url (or run `baton dev` for an embedded one)');
   }
+  const [{ Baton }, { createLogger }] = await Promise.all([import('../baton.ts'), import('../core/logger.ts')]);
   const { databaseUrl, ...settings } = config;
   return new Baton({
     connectionString: databaseUrl,
@@ -52,7 +55,7 @@ export function batonFor(config: Config, { logTo = 1 }: { logTo?: 1 | 2 } = {}):
  * logging to stderr since stdout is the result; stops it afterwards.
  */
 export async function withBaton<T>(cmd: Command, fn: (baton: Baton) => Promise<T>): Promise<T> {
-  const baton = batonFor(commandConfig(cmd.optsWithGlobals<GlobalOptions>()), { logTo: 2 });
+  const baton = await batonFor(await commandConfig(cmd.optsWithGlobals<GlobalOptions>()), { logTo: 2 });
   try {
     return await fn(baton);
   } finally {

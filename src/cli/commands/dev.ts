@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 
 import { BatonError } from '../../core/errors.ts';
 import type { RunSummary } from '../../core/events.ts';
-import { redactUrl } from '../../core/logger.ts';
 import type { EmbeddedServer } from '../../dev/embedded.ts';
 import { batonFor, commandConfig, type GlobalOptions, untilSignal, wrapHandler } from '../runtime.ts';
 
@@ -57,7 +56,10 @@ export function registerDev(program: Command): void {
       wrapHandler(async (options: DevOptions, cmd: Command) => {
         const globals = cmd.optsWithGlobals<GlobalOptions>();
         // A sandbox on this machine: shell on, http to any host.
-        let config = commandConfig({ logLevel: 'warn', ...globals }, { worker: { shell: true, httpAllow: ['*'] } });
+        let config = await commandConfig(
+          { logLevel: 'warn', ...globals },
+          { worker: { shell: true, httpAllow: ['*'] } },
+        );
         const embedded = config.databaseUrl
           ? undefined
           : await startDevPostgres(resolve(options.dataDir, 'pg'), Number(options.port));
@@ -66,7 +68,7 @@ export function registerDev(program: Command): void {
             await embedded.ensureDatabase('baton');
             config = { ...config, databaseUrl: embedded.url('baton') };
           }
-          const baton = batonFor(config);
+          const baton = await batonFor(config);
           await baton.migrate();
           baton.events.on('run:finished', printRun);
           await baton.start();
@@ -79,7 +81,8 @@ export function registerDev(program: Command): void {
               { description: 'created by baton dev' },
             );
           }
-          printBanner(config.databaseUrl!, config.schema, options.demo, embedded?.dataDir);
+          const { redactUrl } = await import('../../core/logger.ts');
+          printBanner(redactUrl(config.databaseUrl!), config.schema, options.demo, embedded?.dataDir);
           await untilSignal(() => baton.stop());
         } finally {
           await embedded?.stop();
@@ -88,8 +91,8 @@ export function registerDev(program: Command): void {
     );
 }
 
-function printBanner(databaseUrl: string, schema: string, withDemo: boolean, dataDir: string | undefined): void {
-  const url = redactUrl(databaseUrl);
+/** The banner of a dev session; `url` has its password masked already. */
+function printBanner(url: string, schema: string, withDemo: boolean, dataDir: string | undefined): void {
   const lines = [
     '',
     'pgbaton dev is running: scheduler, worker (shell and http enabled) and Postgres.',

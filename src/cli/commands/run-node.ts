@@ -63,7 +63,7 @@ export function registerNodeCommands(program: Command): void {
       wrapHandler(async (options: NodeOptions, cmd: Command) => {
         // Every local user (and every shell task) reads /proc/<pid>/cmdline: no --database-url there.
         process.title = `baton ${name}`;
-        const config = commandConfig(cmd.optsWithGlobals<GlobalOptions>(), {
+        const config = await commandConfig(cmd.optsWithGlobals<GlobalOptions>(), {
           worker: {
             ...(options.shell ? { shell: true } : {}),
             ...(options.shellAllow ? { shellAllow: options.shellAllow } : {}),
@@ -74,7 +74,7 @@ export function registerNodeCommands(program: Command): void {
             ...(options.concurrency ? { concurrency: options.concurrency } : {}),
           },
         });
-        const baton = batonFor(config);
+        const baton = await batonFor(config);
         if (options.migrate) await baton.migrate({ ifBehind: true });
         await baton.start(roles);
         await untilSignal(() => baton.stop());

@@ -1,0 +1,81 @@
+// How long the CLI takes to start: `baton --version`, `baton --help` and `baton status`
+// (against a migrated database) beside `node -e 0`, each a whole process, 2 warm-up runs
+// then 10 timed, side by side in one run. Uses $DATABASE_URL's server, else an embedded one.
+// Writes the `cli:<server>` section of docs/benchmarks.md.
+import { spawnSync } from 'node:child_process';
+
+import { redactUrl } from '../src/core/logger.ts';
+import {
+  createDatabase,
+  fig,
+  figureTable,
+  machine,
+  migrateByCli,
+  runBench,
+  startEmbedded,
+  under,
+  writeReport,
+} from './lib.ts';
+
+const warmUps = 2;
+const runs = 10;
+
+/** Wall-clock milliseconds of each of `runs` whole runs of the command, after the warm-ups. */
+function timesOf(args: readonly string[]): number[] {
+  const times: number[] = [];
+  for (let i = 0; i < warmUps + runs; i++) {
+    const start = performance.now();
+    const result = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const ms = performance.now() - start;
+    if (result.status !== 0) throw new Error(`node ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+    if (i >= warmUps) times.push(ms);
+  }
+  return times;
+}
+
+const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+
+await runBench(async () => {
+  const server = process.env.DATABASE_URL || (await startEmbedded());
+  const url = await createDatabase(server, `baton_cli_${process.pid}`);
+  await migrateByCli(url);
+  const commands: Array<[string, string[]]> = [
+    ['node -e 0', ['-e', '0']],
+    ['baton --version', ['bin/baton.js', '--version']],
+    ['baton --help', ['bin/baton.js', '--help']],
+    ['baton status', ['bin/baton.js', 'status', '--database-url', url]],
+  ];
+  const medians = new Map<string, number>();
+  const rows = commands.map(([name, args]) => {
+    const times = timesOf(args);
+    medians.set(name, median(times));
+    console.log(`${name}: median ${median(times).toFixed(1)} ms`);
+    return { name, times };
+  });
+  const node = medians.get('node -e 0')!;
+  const how = `median of ${runs} whole runs after ${warmUps} warm-up, spawnSync wall time`;
+  const figures = [
+    ...rows.map(({ name, times }) =>
+      fig(
+        name,
+        median(times),
+        ' ms',
+        `${how}; min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}`,
+        name === 'baton status' ? under(500) : undefined,
+      ),
+    ),
+    fig('baton --version − node -e 0', medians.get('baton --version')! - node, ' ms', 'the medians above', under(100)),
+    fig('baton --help − node -e 0', medians.get('baton --help')! - node, ' ms', 'the medians above'),
+  ];
+  const section = [
+    `## CLI start: ${process.env.DATABASE_URL ? redactUrl(server) : 'embedded PostgreSQL'}`,
+    '',
+    `- Date: ${new Date().toISOString()}`,
+    `- Machine: ${machine()}`,
+    `- Command: \`${process.env.DATABASE_URL ? `DATABASE_URL=${redactUrl(server)} ` : ''}npm run bench:cli\``,
+    '',
+    figureTable(figures),
+  ].join('\n');
+  const key = `cli:${process.env.DATABASE_URL ? new URL(server).host : 'embedded'}`;
+  console.log(`\n${section}\nwrote ${writeReport(key, section)}`);
+});
