@@ -69,21 +69,23 @@ begin
 end
 $$;
 
--- Raises BT400 naming the field unless the instant lies in years 1-9999 (UTC).
+-- Raises BT400 naming the field unless the instant lies in years 1-9999 (UTC). The callers
+-- skip nulls themselves: a function call per row and column is what a bulk INSERT pays.
 create function :SCHEMA._check_instant(field text, value timestamptz) returns void
 language plpgsql as $$
 begin
-  if value is not null and not value between '0001-01-01 00:00:00+00' and '9999-12-31 23:59:59.999+00' then
+  if not value between '0001-01-01 00:00:00+00' and '9999-12-31 23:59:59.999+00' then
     perform :SCHEMA._invalid(field, format('%s must be between 0001-01-01 and 9999-12-31 (UTC)', value));
   end if;
 end
 $$;
 
--- Raises BT400 naming the field unless at_least <= value <= at_most (text, as the message says them).
+-- Raises BT400 naming the field unless at_least <= value <= at_most (text, as the message says
+-- them). Callers skip nulls, as for _check_instant.
 create function :SCHEMA._check_interval(field text, value interval, at_least text, at_most text) returns void
 language plpgsql as $$
 begin
-  if value is not null and not value between at_least::interval and at_most::interval then
+  if not value between at_least::interval and at_most::interval then
     perform :SCHEMA._invalid(field, format('%s must be at least %s and at most %s', value, at_least, at_most));
   end if;
 end
@@ -103,7 +105,9 @@ begin
   if max_attempts is null or max_attempts not between 1 and 1000 then
     perform :SCHEMA._invalid('max_attempts', 'must be between 1 and 1000');
   end if;
-  perform :SCHEMA._check_interval('timeout', timeout, '1 second', '365 days');
+  if timeout is not null then
+    perform :SCHEMA._check_interval('timeout', timeout, '1 second', '365 days');
+  end if;
 end
 $$;
 
@@ -178,10 +182,14 @@ declare
   field text;
 begin
   -- Options set to null through schedule() or an UPDATE: said so, not '"" is not ...'.
-  select key into field from jsonb_each(to_jsonb(new))
-  where value = 'null' and key in ('name', 'task', 'payload', 'enabled', 'timezone', 'priority', 'max_attempts',
-                                   'overlap', 'misfire', 'catchup_window', 'labels', 'allow_unknown_task')
-  limit 1;
+  field := case
+    when new.name is null then 'name' when new.task is null then 'task' when new.payload is null then 'payload'
+    when new.enabled is null then 'enabled' when new.timezone is null then 'timezone'
+    when new.priority is null then 'priority' when new.max_attempts is null then 'max_attempts'
+    when new.overlap is null then 'overlap' when new.misfire is null then 'misfire'
+    when new.catchup_window is null then 'catchup_window' when new.labels is null then 'labels'
+    when new.allow_unknown_task is null then 'allow_unknown_task'
+  end;
   if field is not null then
     perform :SCHEMA._invalid(field, 'must not be null');
   end if;
@@ -204,9 +212,15 @@ begin
       perform :SCHEMA._invalid('every', format('%s has months or years, which have no fixed length; use cron', new.every));
     end if;
   end if;
-  perform :SCHEMA._check_instant('run_at', new.run_at);
-  perform :SCHEMA._check_instant('starts_at', new.starts_at);
-  perform :SCHEMA._check_instant('ends_at', new.ends_at);
+  if new.run_at is not null then
+    perform :SCHEMA._check_instant('run_at', new.run_at);
+  end if;
+  if new.starts_at is not null then
+    perform :SCHEMA._check_instant('starts_at', new.starts_at);
+  end if;
+  if new.ends_at is not null then
+    perform :SCHEMA._check_instant('ends_at', new.ends_at);
+  end if;
   if new.task !~ '^[A-Za-z_][A-Za-z0-9_.:/-]{0,127}$' then
     perform :SCHEMA._invalid('task', format(
       '"%s" must be 1-128 characters of letters, digits and _ . : / -, starting with a letter or _', new.task));
@@ -228,7 +242,9 @@ begin
     perform :SCHEMA._invalid('misfire', format('"%s" must be one of skip, latest, all', new.misfire));
   end if;
   perform :SCHEMA._check_interval('catchup_window', new.catchup_window, '0 seconds', '3650 days');
-  perform :SCHEMA._check_interval('jitter', new.jitter, '0 seconds', '1 day');
+  if new.jitter is not null then
+    perform :SCHEMA._check_interval('jitter', new.jitter, '0 seconds', '1 day');
+  end if;
   if jsonb_typeof(new.labels) <> 'object' then
     perform :SCHEMA._invalid('labels', 'must be a JSON object');
   end if;
