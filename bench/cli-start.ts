@@ -13,6 +13,7 @@ import {
   migrateByCli,
   runBench,
   startEmbedded,
+  stats,
   under,
   writeReport,
 } from './lib.ts';
@@ -33,8 +34,6 @@ function timesOf(args: readonly string[]): number[] {
   return times;
 }
 
-const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
-
 await runBench(async () => {
   const server = process.env.DATABASE_URL || (await startEmbedded());
   const url = await createDatabase(server, `baton_cli_${process.pid}`);
@@ -45,27 +44,32 @@ await runBench(async () => {
     ['baton --help', ['bin/baton.js', '--help']],
     ['baton status', ['bin/baton.js', 'status', '--database-url', url]],
   ];
-  const medians = new Map<string, number>();
   const rows = commands.map(([name, args]) => {
     const times = timesOf(args);
-    medians.set(name, median(times));
-    console.log(`${name}: median ${median(times).toFixed(1)} ms`);
-    return { name, times };
+    const { p50, max } = stats(times);
+    console.log(`${name}: median ${p50.toFixed(1)} ms`);
+    return { name, p50, min: Math.min(...times), max };
   });
-  const node = medians.get('node -e 0')!;
+  const medianOf = (name: string) => rows.find((row) => row.name === name)!.p50;
   const how = `median of ${runs} whole runs after ${warmUps} warm-up, spawnSync wall time`;
   const figures = [
-    ...rows.map(({ name, times }) =>
+    ...rows.map(({ name, p50, min, max }) =>
       fig(
         name,
-        median(times),
+        p50,
         ' ms',
-        `${how}; min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}`,
+        `${how}; min ${min.toFixed(1)}, max ${max.toFixed(1)}`,
         name === 'baton status' ? under(500) : undefined,
       ),
     ),
-    fig('baton --version − node -e 0', medians.get('baton --version')! - node, ' ms', 'the medians above', under(100)),
-    fig('baton --help − node -e 0', medians.get('baton --help')! - node, ' ms', 'the medians above'),
+    fig(
+      'baton --version − node -e 0',
+      medianOf('baton --version') - medianOf('node -e 0'),
+      ' ms',
+      'the medians above',
+      under(100),
+    ),
+    fig('baton --help − node -e 0', medianOf('baton --help') - medianOf('node -e 0'), ' ms', 'the medians above'),
   ];
   const section = [
     `## CLI start: ${process.env.DATABASE_URL ? redactUrl(server) : 'embedded PostgreSQL'}`,

@@ -67,6 +67,22 @@ const isSetting = (name: string) =>
   Object.hasOwn(envSettings, name) ||
   Object.keys(envPrefixes).some((prefix) => name.startsWith(prefix) && name.length > prefix.length);
 
+/** The setting a `<SETTING>_FILE` variable names; undefined for any other variable. */
+const settingOfFile = (name: string) => (name.endsWith('_FILE') ? name.slice(0, -'_FILE'.length) : undefined);
+
+/**
+ * Whether a variable holds a credential or names a file holding one: the connection string,
+ * libpq's password settings, and every family above (databases, logins, secrets). A shell
+ * task never inherits one.
+ */
+export function isCredentialVariable(name: string): boolean {
+  const setting = settingOfFile(name) ?? name;
+  return (
+    ['DATABASE_URL', 'PGPASSWORD', 'PGPASSFILE'].includes(setting) ||
+    Object.keys(envPrefixes).some((prefix) => setting.startsWith(prefix))
+  );
+}
+
 /**
  * The set variables, each `<SETTING>_FILE` replaced by <SETTING> with the contents of the
  * file it names (DATABASE_URL_FILE, BATON_SECRET_TOKEN_FILE): a secret read from a file is
@@ -76,8 +92,8 @@ function withFiles(env: NodeJS.ProcessEnv): Record<string, string> {
   const values: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined || value === '') continue;
-    const setting = name.slice(0, -'_FILE'.length);
-    if (!name.endsWith('_FILE') || !isSetting(setting)) {
+    const setting = settingOfFile(name);
+    if (setting === undefined || !isSetting(setting)) {
       values[name] = value;
       continue;
     }

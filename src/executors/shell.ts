@@ -1,14 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 
+import { isCredentialVariable } from '../config/load-config.ts';
 import { refused, type TaskContext, type TaskDefinition, TaskFailedError, type TaskOutcome } from './executor.ts';
 import { commandPattern, envPattern, shellRefusal } from './shell-policy.ts';
 
 /** After the command exits, how long its output may still arrive from children holding the pipes. */
 const outputDrainMs = 1_000;
-
-/** The worker's variables that hold credentials, or name their files: a scheduled command does not inherit them. */
-const credentialVariable =
-  /^(DATABASE_URL|PGPASSWORD|PGPASSFILE|BATON_SECRET_.*|BATON_SQL_(DATABASE|LOGIN)_.*)(_FILE)?$/;
 
 export interface ShellSettings {
   killGraceMs: number;
@@ -73,7 +70,7 @@ function osUser(name: string): { uid: number; gid: number } {
 }
 
 function childEnv(payload: ShellPayload, context: TaskContext): NodeJS.ProcessEnv {
-  const inherited = Object.entries(process.env).filter(([name]) => !credentialVariable.test(name));
+  const inherited = Object.entries(process.env).filter(([name]) => !isCredentialVariable(name));
   return {
     ...Object.fromEntries(inherited),
     ...payload.env,

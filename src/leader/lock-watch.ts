@@ -1,6 +1,7 @@
 import { errorMessage } from '../core/errors.ts';
 import type { BatonEvents, LockSquatter } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
+import { periodic } from '../core/periodic.ts';
 import type { Pool } from '../db/pool.ts';
 import type { Statements } from '../db/statements.ts';
 
@@ -26,8 +27,7 @@ export function describeSquatter({ lock, pid, user, application, since }: LockSq
  * baton.events row from each scheduler when it appears, and a line when it is gone.
  */
 export class LockWatch {
-  #timer: NodeJS.Timeout | undefined;
-  #checking: Promise<void> = Promise.resolve();
+  #checks: { stop(): Promise<void> } | undefined;
   #known = new Map<string, LockSquatter>();
 
   constructor(
@@ -40,19 +40,13 @@ export class LockWatch {
     },
   ) {}
 
+  /** Checks now, then every intervalMs. */
   start(): void {
-    if (this.#timer) return;
-    this.#schedule();
-    this.#timer = setInterval(() => this.#schedule(), this.deps.intervalMs);
+    this.#checks ??= periodic(() => this.#check(), this.deps.intervalMs, { now: true });
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.#checking;
-  }
-
-  #schedule(): void {
-    this.#checking = this.#checking.then(() => this.#check());
+    await this.#checks?.stop();
   }
 
   async #check(): Promise<void> {

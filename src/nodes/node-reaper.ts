@@ -1,5 +1,6 @@
 import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import { periodic } from '../core/periodic.ts';
 import type { Pool } from '../db/pool.ts';
 import type { Statements } from '../db/statements.ts';
 
@@ -10,8 +11,7 @@ import type { Statements } from '../db/statements.ts';
  * finish any more (their worker could not record the outcome). Nothing stays `running`.
  */
 export class NodeReaper {
-  #timer: NodeJS.Timeout | undefined;
-  #reaping: Promise<void> = Promise.resolve();
+  #passes: { stop(): Promise<void> } | undefined;
 
   constructor(
     private readonly deps: {
@@ -25,14 +25,11 @@ export class NodeReaper {
   ) {}
 
   start(): void {
-    this.#timer ??= setInterval(() => {
-      this.#reaping = this.#reaping.then(() => this.#reap());
-    }, this.deps.intervalMs);
+    this.#passes ??= periodic(() => this.#reap(), this.deps.intervalMs);
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.#reaping;
+    await this.#passes?.stop();
   }
 
   async #reap(): Promise<void> {

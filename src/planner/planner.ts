@@ -489,10 +489,8 @@ export class Planner {
     try {
       const fence = elector.fence();
       if (!fence) throw new Error('not the leader');
-      const fires: string[] = [];
-      for (const entry of decided) for (const fire of entry.fires) fires.push(fire);
       const { rows } = await pool.query<{ status: RunStatus; runs: number }>(statements.fire, [
-        `[${fires.join(',')}]`,
+        `[${decided.flatMap((entry) => entry.fires).join(',')}]`,
         `[${decided.map((entry) => entry.stateJson).join(',')}]`,
         fence.pid,
         fence.backendStart,
