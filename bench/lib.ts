@@ -1,7 +1,7 @@
 // Helpers shared by the benchmarks (bench/latency.ts, bench/tasks.ts, bench/compare.ts, …): statistics, clean-up
 // that also runs on Ctrl-C, throwaway databases, `baton start` as a child process, the report file.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -195,7 +195,10 @@ export function spawnBaton(url: string, { args = ['start'], env = {} }: BatonCom
     exited,
   };
   // pino JSON lines (stdout is not a TTY): level 40 is warn. Anything else, stderr included, counts as an error.
+  // BENCH_LOG_DIR keeps every line of every process, for looking into a failed figure afterwards.
+  const logFile = process.env.BENCH_LOG_DIR ? createWriteStream(join(process.env.BENCH_LOG_DIR, `${proc.pid}.log`)) : null;
   const onLine = (line: string) => {
+    logFile?.write(`${line}\n`);
     proc.log = [...proc.log.slice(-30), line];
     let parsed: { level?: number; msg?: string; time?: number } = {};
     try {

@@ -122,9 +122,11 @@ export class Elector {
     logger.info('acquired the leader lock');
     events.emit('leader:acquired', { nodeId });
     let beating = false;
+    let sentAt = Date.now();
     const heartbeat = setInterval(() => {
       if (beating) return; // the last one has not answered yet: the session timeout decides
       beating = true;
+      sentAt = Date.now();
       client.query('select 1').then(
         () => {
           beating = false;
@@ -140,7 +142,15 @@ export class Elector {
       clearInterval(heartbeat);
       this.#leader = undefined;
     }
-    if (reason) logger.warn({ err: reason.message }, 'lost the leader lock');
+    if (reason) {
+      // Which side went quiet: a heartbeat sent long ago means this process stalled; one
+      // sent lately but unanswered, or answered and still timed out, points at the server.
+      const now = Date.now();
+      logger.warn(
+        { err: reason.message, lastSentMsAgo: now - sentAt, lastAnsweredMsAgo: now - this.#confirmedAt, beating },
+        'lost the leader lock',
+      );
+    }
     events.emit('leader:lost', { nodeId, reason: reason?.message ?? 'stopped' });
     if (reason) throw reason;
   }
