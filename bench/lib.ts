@@ -196,7 +196,9 @@ export function spawnBaton(url: string, { args = ['start'], env = {} }: BatonCom
   };
   // pino JSON lines (stdout is not a TTY): level 40 is warn. Anything else, stderr included, counts as an error.
   // BENCH_LOG_DIR keeps every line of every process, for looking into a failed figure afterwards.
-  const logFile = process.env.BENCH_LOG_DIR ? createWriteStream(join(process.env.BENCH_LOG_DIR, `${proc.pid}.log`)) : null;
+  const logFile = process.env.BENCH_LOG_DIR
+    ? createWriteStream(join(process.env.BENCH_LOG_DIR, `${proc.pid}.log`))
+    : null;
   const onLine = (line: string) => {
     logFile?.write(`${line}\n`);
     proc.log = [...proc.log.slice(-30), line];

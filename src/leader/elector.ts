@@ -127,9 +127,11 @@ export class Elector {
       if (beating) return; // the last one has not answered yet: the session timeout decides
       beating = true;
       sentAt = Date.now();
-      client.query('select 1').then(
-        () => {
+      client.query<{ pid: number }>('select pg_backend_pid() as pid').then(
+        ({ rows }) => {
           beating = false;
+          // A pooler put in front of a running node would hand this client another session.
+          if (rows[0]!.pid !== pid) return lose(new Error(`the lock session moved to backend ${rows[0]!.pid}`));
           this.#confirmedAt = Date.now();
         },
         (error: unknown) => lose(error as Error),
