@@ -7,9 +7,10 @@ import { type Clock, systemClock } from './core/clock.ts';
 import { coerceError, refuseNul } from './core/errors.ts';
 import { BatonEvents } from './core/events.ts';
 import { createLogger, type Logger } from './core/logger.ts';
-import type { Db } from './db/database.ts';
+import type { AppClient, ClientOption, Db } from './db/database.ts';
 import { isMigrated, migrate } from './db/migrate.ts';
 import { type Connections, createConnections } from './db/pool.ts';
+import { schedulerRefusal, sessionsShared } from './db/session-check.ts';
 import { loadStatements, type Statements } from './db/statements.ts';
 import type { TaskDefinition, TaskFunction } from './executors/executor.ts';
 import { httpTask } from './executors/http.ts';
@@ -117,9 +118,15 @@ export class Baton {
     return migrate(pool, this.config, this.logger.child({ module: 'migrate' }));
   }
 
-  /** Starts the scheduler and/or the worker. Idempotent. */
+  /**
+   * Starts the scheduler and/or the worker. Idempotent. A start that fails stops what it
+   * had started; stop() then releases the connections.
+   */
   start(options: StartOptions = {}): Promise<void> {
-    this.#starting ??= this.#start(options);
+    this.#starting ??= this.#start(options).catch(async (error: unknown) => {
+      await this.#stopServices();
+      throw error;
+    });
     return this.#starting;
   }
 
@@ -130,6 +137,12 @@ export class Baton {
     const logger = (module: string) => this.logger.child({ module });
     const roles: NodeRole[] = [...(scheduler ? ['scheduler' as const] : []), ...(worker ? ['worker' as const] : [])];
 
+    // Before anything starts: behind a transaction-mode pooler a scheduler refuses to, and a
+    // worker does without prepared statements and LISTEN.
+    const shared = await sessionsShared(connections);
+    if (shared && scheduler) throw schedulerRefusal(shared);
+    if (shared)
+      logger('worker').warn({ seen: shared }, 'behind a transaction-mode pooler: polling for jobs and cancels');
     const runner = worker
       ? new WorkerRunner({
           schema: config.schema,
@@ -139,7 +152,7 @@ export class Baton {
           nodeId,
           events,
           tasks: this.#tasks,
-          settings: { workerSchema: config.workerSchema, ...config.worker },
+          settings: { workerSchema: config.workerSchema, ...config.worker, sharedSessions: shared !== undefined },
           output: { limitBytes: config.worker.outputLimitBytes, flushMs: config.worker.outputFlushMs },
           logger: logger('worker'),
         })
@@ -237,14 +250,20 @@ export class Baton {
 
   async #stop(): Promise<void> {
     await this.#starting?.catch(() => undefined);
+    await this.#stopServices();
+    await this.#connections.close();
+  }
+
+  async #stopServices(): Promise<void> {
     for (const service of this.#running.reverse()) {
       await service.stop().catch((error: unknown) => this.logger.error({ err: error }, 'stop failed'));
     }
     this.#running = [];
-    await this.#connections.close();
   }
 
   // Schedule operations: the SQL API, typed. Errors arrive as BatonError, with the field named.
+  // Each takes `{ client }` last: the app's connection in its transaction, so what the operation
+  // writes (a schedule, a run and its job) exists from the app's COMMIT and not at all after a ROLLBACK.
 
   /** Upserts a schedule by name: spec is a cron expression, 'every <interval>', 'at <timestamp>' or null. */
   schedule(
@@ -253,37 +272,43 @@ export class Baton {
     task: string,
     payload: Record<string, unknown> = {},
     options: ScheduleOptions = {},
+    { client }: ClientOption = {},
   ): Promise<Schedule> {
-    return this.#query((q, db) => q.upsertSchedule(db, this.config.schema, { name, spec, task, payload, options }), {
-      name,
-      spec,
-      task,
-      payload,
-      options,
-    });
+    const input = { name, spec, task, payload, options };
+    return this.#query((q, db) => q.upsertSchedule(db, this.config.schema, input), input, client);
   }
 
-  unschedule(name: string): Promise<boolean> {
-    return this.#query((q, db) => q.callByName(db, this.config.schema, 'unschedule', name));
+  unschedule(name: string, { client }: ClientOption = {}): Promise<boolean> {
+    return this.#query((q, db) => q.callByName(db, this.config.schema, 'unschedule', name), {}, client);
   }
 
-  async pause(name: string): Promise<void> {
-    await this.#query((q, db) => q.callByName(db, this.config.schema, 'pause', name));
+  async pause(name: string, { client }: ClientOption = {}): Promise<void> {
+    await this.#query((q, db) => q.callByName(db, this.config.schema, 'pause', name), {}, client);
   }
 
-  async resume(name: string): Promise<void> {
-    await this.#query((q, db) => q.callByName(db, this.config.schema, 'resume', name));
+  async resume(name: string, { client }: ClientOption = {}): Promise<void> {
+    await this.#query((q, db) => q.callByName(db, this.config.schema, 'resume', name), {}, client);
   }
 
   /** Cancels a run: a pending one at once, a running one through its worker. Returns it as it now stands. */
-  async cancel(runId: string): Promise<Run> {
-    await this.#query((q, db) => q.callByName(db, this.config.schema, 'cancel', runId));
-    return (await this.getRun(runId))!;
+  cancel(runId: string, { client }: ClientOption = {}): Promise<Run> {
+    return this.#query(
+      async (q, db) => {
+        await q.callByName(db, this.config.schema, 'cancel', runId);
+        return (await q.getRun(db, runId))!;
+      },
+      {},
+      client,
+    );
   }
 
   /** Enqueues a run now; returns its id. Needs a worker, not a leader. */
-  trigger(name: string, payload?: Record<string, unknown>): Promise<string> {
-    return this.#query((q, db) => q.callByName(db, this.config.schema, 'trigger', name, payload), { name, payload });
+  trigger(name: string, payload?: Record<string, unknown>, { client }: ClientOption = {}): Promise<string> {
+    return this.#query(
+      (q, db) => q.callByName(db, this.config.schema, 'trigger', name, payload),
+      { name, payload },
+      client,
+    );
   }
 
   getSchedule(name: string): Promise<Schedule | undefined> {
@@ -308,12 +333,14 @@ export class Baton {
   }
 
   /** Enqueues an ad-hoc run of a task, outside any schedule (`baton run`); returns its id. */
-  run(task: string, payload: Record<string, unknown>, options?: AdHocRunOptions): Promise<string> {
-    return this.#query((q, db) => q.createAdHocRun(db, this.config.schema, task, payload, options), {
-      task,
-      payload,
-      options,
-    });
+  run(
+    task: string,
+    payload: Record<string, unknown>,
+    options?: AdHocRunOptions,
+    { client }: ClientOption = {},
+  ): Promise<string> {
+    const input = { task, payload, options };
+    return this.#query((q, db) => q.createAdHocRun(db, this.config.schema, task, payload, options), input, client);
   }
 
   /**
@@ -335,16 +362,20 @@ export class Baton {
   /**
    * Runs an API query on the query layer, imported on first use; driver errors become
    * BatonErrors. `written`: what the query writes, checked first for what Postgres cannot store.
+   * `client`: the app's connection to run it on instead of the pool.
    */
   async #query<T>(
     operation: (queries: typeof Queries, db: Db) => Promise<T>,
     written: Record<string, unknown> = {},
+    client?: AppClient,
   ): Promise<T> {
     refuseNul(written);
     this.#queries ??= import('./queries.ts');
     const queries = await this.#queries;
-    this.#db ??= queries.createDb(this.#connections.pool, this.config.schema);
-    return typedErrors(operation(queries, this.#db));
+    const db = client
+      ? queries.dbOn(client, this.config.schema)
+      : (this.#db ??= queries.createDb(this.#connections.pool, this.config.schema));
+    return typedErrors(operation(queries, db));
   }
 }
 

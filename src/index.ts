@@ -2,6 +2,7 @@ export { Baton, type BatonOptions, type StartOptions } from './baton.ts';
 export type { Config, ConfigInput } from './config/config.ts';
 export { BatonError, type ErrorKind, SqlState } from './core/errors.ts';
 export type { BatonEventMap, BatonEventName, BatonEvents, RunSummary } from './core/events.ts';
+export type { AppClient, ClientOption, KyselyTransaction } from './db/database.ts';
 export {
   RunAbortedError,
   type RunOutput,

@@ -1,7 +1,7 @@
 // The Kysely layer behind Baton's API methods (schedules, runs, status, catalog), in one
 // module so that Baton imports it on first use: a node that only schedules or works never
 // loads Kysely, about 12 MB resident.
-export { createDb } from './db/database.ts';
+export { createDb, dbOn } from './db/database.ts';
 export { clusterStatus } from './nodes/status.repository.ts';
 export { listTasks } from './nodes/task-catalog.ts';
 export { createAdHocRun, getRun, listRuns } from './runs/run.repository.ts';

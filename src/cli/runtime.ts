@@ -97,30 +97,38 @@ export async function handlingSignals<T>(onSignal: () => void, fn: () => Promise
 }
 
 /**
- * Keeps a long-running command alive until SIGTERM or SIGINT, then runs `stop`
- * once. A second signal exits at once.
+ * Runs a long-running command: `start`, then until SIGTERM or SIGINT, then `stop` once.
+ * A signal during `start` stops the node once it has started; a failed start is stopped
+ * too (its connections released, so the process can exit) and rethrown. A second signal
+ * exits at once.
  */
-export function untilSignal(stop: () => Promise<void>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        process.stderr.write(`baton: ${signal} again; exiting now\n`);
-        process.exit(ExitCode.failure);
-      }
-      stopping = true;
-      stop().then(resolve, reject);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-    // graphile-worker 0.17 does not await recording a job's completion; when the database is
-    // gone at that moment, the rejection surfaces here. The job stays locked by this process,
-    // so exit: the leader's reaper frees it, and a supervisor restarts the node.
-    process.once('unhandledRejection', (reason) => {
-      process.stderr.write(
-        `baton: fatal: ${errorMessage(reason)}; exiting so that the leader frees this node's jobs (run nodes under a supervisor that restarts them)\n`,
-      );
+export async function untilSignal(start: () => Promise<void>, stop: () => Promise<void>): Promise<void> {
+  let signalled!: () => void;
+  const signal = new Promise<void>((resolve) => (signalled = resolve));
+  let stopping = false;
+  const onSignal = (name: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`baton: ${name} again; exiting now\n`);
       process.exit(ExitCode.failure);
-    });
+    }
+    stopping = true;
+    signalled();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  // graphile-worker 0.17 does not await recording a job's completion; when the database is
+  // gone at that moment, the rejection surfaces here. The job stays locked by this process,
+  // so exit: the leader's reaper frees it, and a supervisor restarts the node.
+  process.once('unhandledRejection', (reason) => {
+    process.stderr.write(
+      `baton: fatal: ${errorMessage(reason)}; exiting so that the leader frees this node's jobs (run nodes under a supervisor that restarts them)\n`,
+    );
+    process.exit(ExitCode.failure);
   });
+  try {
+    await start();
+    await signal;
+  } finally {
+    await stop();
+  }
 }

@@ -1,12 +1,21 @@
+import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import { periodic } from '../core/periodic.ts';
 import { ChannelListener } from '../db/channel-listener.ts';
 import type { Connections } from '../db/pool.ts';
 import type { Statements } from '../db/statements.ts';
 import type { ActiveRuns } from './active-runs.ts';
 
+export interface CancelListener {
+  start(): void;
+  stop(): Promise<void>;
+}
+
 /**
  * LISTENs on '<schema>:cancel' for cancels of running runs and aborts them here.
- * After every (re)connect it looks up the cancels it may have missed meanwhile.
+ * After every (re)connect it looks up the cancels it may have missed meanwhile. With
+ * `pollMs` (behind a transaction-mode pooler, where LISTEN cannot work) it looks them up
+ * that often instead.
  */
 export function createCancelListener(deps: {
   connections: Connections;
@@ -15,17 +24,30 @@ export function createCancelListener(deps: {
   statements: Statements;
   activeRuns: ActiveRuns;
   logger: Logger;
-}): ChannelListener {
-  const { connections, schema, nodeId, statements, activeRuns, logger } = deps;
+  pollMs: number | undefined;
+}): CancelListener {
+  const { connections, schema, nodeId, statements, activeRuns, logger, pollMs } = deps;
+  const catchUp = async (client: Pick<Connections['pool'], 'query'>) => {
+    const { rows } = await client.query<{ id: string }>(statements.load_cancel_requests, [nodeId]);
+    for (const row of rows) activeRuns.cancel(row.id);
+  };
+  if (pollMs !== undefined) {
+    let poll: { stop(): Promise<void> } | undefined;
+    const lookUp = () =>
+      catchUp(connections.pool).catch((error: unknown) =>
+        logger.warn({ err: errorMessage(error) }, 'looking up cancels failed'),
+      );
+    return {
+      start: () => void (poll ??= periodic(lookUp, pollMs)),
+      stop: async () => poll?.stop(),
+    };
+  }
   return new ChannelListener({
     connections,
     name: 'pgbaton-cancel',
     channel: `${schema}:cancel`,
     logger,
     onNotification: (runId) => activeRuns.cancel(runId),
-    async onConnect(client) {
-      const { rows } = await client.query<{ id: string }>(statements.load_cancel_requests, [nodeId]);
-      for (const row of rows) activeRuns.cancel(row.id);
-    },
+    onConnect: catchUp,
   });
 }

@@ -3,11 +3,10 @@ import { EventEmitter } from 'node:events';
 import type { Runner, WorkerEvents } from 'graphile-worker';
 
 import type { Logger } from '../core/logger.ts';
-import type { ChannelListener } from '../db/channel-listener.ts';
 import { workerLogger } from '../db/migrate.ts';
 import type { Connections } from '../db/pool.ts';
 import { ActiveRuns } from './active-runs.ts';
-import { createCancelListener } from './cancel-listener.ts';
+import { type CancelListener, createCancelListener } from './cancel-listener.ts';
 import type { TaskDefinition } from './executor.ts';
 import { buildTaskList, type TaskWrapperDeps } from './task-wrapper.ts';
 
@@ -15,12 +14,14 @@ export interface WorkerSettings {
   workerSchema: string;
   concurrency: number;
   pollIntervalMs: number;
+  /** Behind a transaction-mode pooler (see sessionsShared): no prepared statements, and cancels found by polling. */
+  sharedSessions: boolean;
 }
 
 /** A graphile-worker runner over the tasks this node offers, and the listener that cancels its runs. */
 export class WorkerRunner {
   #runner: Runner | undefined;
-  #cancels: ChannelListener | undefined;
+  #cancels: CancelListener | undefined;
   /** graphile-worker's pool and worker ids: what this node's jobs are locked by. */
   readonly #lockIds = new Set<string>();
 
@@ -37,7 +38,11 @@ export class WorkerRunner {
     if (this.#runner) return;
     const { connections, tasks, settings, logger } = this.deps;
     const activeRuns = new ActiveRuns();
-    this.#cancels = createCancelListener({ ...this.deps, activeRuns });
+    this.#cancels = createCancelListener({
+      ...this.deps,
+      activeRuns,
+      pollMs: settings.sharedSessions ? settings.pollIntervalMs : undefined,
+    });
     this.#cancels.start();
     const events: WorkerEvents = new EventEmitter();
     events.on('pool:create', ({ workerPool }) => this.#lockIds.add(workerPool.id));
@@ -50,6 +55,7 @@ export class WorkerRunner {
       taskList: buildTaskList(tasks, { ...this.deps, activeRuns }),
       concurrency: settings.concurrency,
       pollInterval: settings.pollIntervalMs,
+      noPreparedStatements: settings.sharedSessions,
       noHandleSignals: true,
       // pgbaton schedules; graphile-worker's own cron stays off.
       parsedCronItems: [],

@@ -69,21 +69,25 @@ export function registerDev(program: Command): void {
             config = { ...config, databaseUrl: embedded.url('baton') };
           }
           const baton = await batonFor(config);
-          await baton.migrate();
-          baton.events.on('run:finished', printRun);
-          await baton.start();
-          if (options.demo && !(await baton.getSchedule(demo.name))) {
-            await baton.schedule(
-              demo.name,
-              demo.spec,
-              'shell',
-              { command: demo.command },
-              { description: 'created by baton dev' },
-            );
-          }
-          const { redactUrl } = await import('../../core/logger.ts');
-          printBanner(redactUrl(config.databaseUrl!), config.schema, options.demo, embedded?.dataDir);
-          await untilSignal(() => baton.stop());
+          await untilSignal(
+            async () => {
+              await baton.migrate();
+              baton.events.on('run:finished', printRun);
+              await baton.start();
+              if (options.demo && !(await baton.getSchedule(demo.name))) {
+                await baton.schedule(
+                  demo.name,
+                  demo.spec,
+                  'shell',
+                  { command: demo.command },
+                  { description: 'created by baton dev' },
+                );
+              }
+              const { redactUrl } = await import('../../core/logger.ts');
+              printBanner(redactUrl(config.databaseUrl!), config.schema, options.demo, embedded?.dataDir);
+            },
+            () => baton.stop(),
+          );
         } finally {
           await embedded?.stop();
         }

@@ -75,9 +75,13 @@ export function registerNodeCommands(program: Command): void {
           },
         });
         const baton = await batonFor(config);
-        if (options.migrate) await baton.migrate({ ifBehind: true });
-        await baton.start(roles);
-        await untilSignal(() => baton.stop());
+        await untilSignal(
+          async () => {
+            if (options.migrate) await baton.migrate({ ifBehind: true });
+            await baton.start(roles);
+          },
+          () => baton.stop(),
+        );
       }),
     );
   }
