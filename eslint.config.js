@@ -42,4 +42,6 @@ export default tseslint.config(
   forbid(['src/executors/**'], [compositionRoot, noScheduler]),
   forbid(['src/core/**'], [[['../*'], 'core is the leaf kernel: it imports nothing internal']]),
   { files: ['test/**', 'bench/**'], rules: { '@typescript-eslint/no-non-null-assertion': 'off' } },
+  // The examples are plain JavaScript apps for Node.
+  { files: ['examples/**/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
 );

@@ -1,36 +1,53 @@
 // The package as a user gets it: `npm pack`, installed with npm into a fresh app, imported
 // by plain Node (no TypeScript loader) and by a TypeScript consumer.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+import { waitFor } from './helpers/wait.ts';
 
 const run = promisify(execFile);
 
-/** What a user's app does: its own pool, an app task on a 6-field cron, stop(), the pool still usable. */
+/**
+ * What a user's app does: its own pool, an app task on a 6-field cron scheduled in the app's
+ * transaction (and one rolled back), stop(), the pool still usable.
+ */
 const appSource = `
 import { Baton } from 'pgbaton';
 import pg from 'pg';
 const pool = new pg.Pool({ connectionString: process.env.APP_DATABASE_URL });
+const schedules = async () => (await pool.query('select name from baton.schedules order by name')).rows.map((r) => r.name);
 let ran = 0;
 const baton = new Baton({ pool, tasks: { 'app:tick': async () => { ran++; } } });
 await baton.migrate();
 await baton.start();
-await baton.schedule('tick', '* * * * * *', 'app:tick');
+const client = await pool.connect();
+await client.query('begin');
+await baton.schedule('tick', '* * * * * *', 'app:tick', {}, {}, { client });
+const beforeCommit = await schedules();
+await client.query('commit');
+await client.query('begin');
+await baton.schedule('never', '* * * * * *', 'app:tick', {}, {}, { client });
+await client.query('rollback');
+client.release();
 const deadline = Date.now() + 15_000;
 while (ran < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
 await baton.stop();
-const { rows } = await pool.query('select count(*)::int as runs from baton.runs');
+const { rows } = await pool.query("select count(*)::int as runs from baton.runs where schedule_name = 'tick'");
+const afterAll = await schedules();
 await pool.end();
-console.log(JSON.stringify({ ran, runs: rows[0].runs }));
+console.log(JSON.stringify({ ran, runs: rows[0].runs, beforeCommit, afterAll }));
 `;
 
 const consumerSource = `
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
 import { Baton, BatonError, type TaskContext } from 'pgbaton';
 const tick = async (_payload: Record<string, unknown>, context: TaskContext): Promise<void> => {
   context.logger.info({ owner: context.owner, fireAt: context.fireAt.toISOString() });
@@ -38,31 +55,51 @@ const tick = async (_payload: Record<string, unknown>, context: TaskContext): Pr
 const baton: Baton = new Baton({ connectionString: 'postgres://localhost/app', tasks: { tick } });
 const created: Promise<{ name: string; cron: string | null }> = baton.schedule('n', '* * * * *', 'tick');
 void created.catch((error: unknown) => error instanceof BatonError && error.field);
+const pool = new pg.Pool();
+const kysely = new Kysely<{ users: { id: number } }>({ dialect: new PostgresDialect({ pool }) });
+void kysely.transaction().execute((trx) => baton.pause('n', { client: trx }));
+void pool.connect().then((client) => baton.trigger('n', undefined, { client }));
 `;
 
 describe('the packed package', () => {
   let db: TestDatabase;
+  let exampleDb: TestDatabase;
   let app: string;
   let files: string[];
   before(async () => {
     db = await createTestDatabase({ empty: true });
+    exampleDb = await createTestDatabase({ empty: true });
     const dir = mkdtempSync(join(tmpdir(), 'baton-package-'));
     app = join(dir, 'app');
     // dist/ is built (npm test's pretest): pack it as it is.
     const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir]);
     const [packed] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
     files = packed!.files.map((file) => file.path);
-    await run('mkdir', [app]);
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+    // The example web app, with pgbaton from the tarball instead of from this checkout.
+    cpSync('examples/web-app', app, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as { dependencies: object };
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ ...manifest, dependencies: {} }));
     writeFileSync(join(app, 'app.mjs'), appSource);
     writeFileSync(join(app, 'consumer.ts'), consumerSource);
     await run(
       'npm',
-      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', join(dir, packed!.filename), 'pg'],
+      [
+        'install',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        '--ignore-scripts',
+        join(dir, packed!.filename),
+        'pg',
+        'kysely', // for the TypeScript consumer's kysely Transaction
+      ],
       { cwd: app },
     );
   });
-  after(() => db.drop());
+  after(async () => {
+    await db.drop();
+    await exampleDb.drop();
+  });
 
   it('ships the compiled library, its SQL and the CLI: no sources, tests or benches', () => {
     const tops = [...new Set(files.map((path) => path.split('/')[0]))].sort();
@@ -75,9 +112,61 @@ describe('the packed package', () => {
       cwd: app,
       env: { ...process.env, APP_DATABASE_URL: db.url },
     });
-    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { ran: number; runs: number };
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      ran: number;
+      runs: number;
+      beforeCommit: string[];
+      afterAll: string[];
+    };
     assert.ok(result.ran >= 2, `the app task ran ${result.ran} times`);
     assert.ok(result.runs >= 2);
+    assert.deepEqual(result.beforeCommit, [], 'not visible before COMMIT');
+    assert.deepEqual(result.afterAll, ['tick'], 'the rolled-back schedule is not there');
+  });
+
+  it("runs the example web app: each subscriber's schedule is written in the request's transaction", async () => {
+    const server = spawn('node', ['server.mjs'], {
+      cwd: app,
+      env: { ...process.env, DATABASE_URL: exampleDb.url, PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => server.once('exit', resolve));
+    try {
+      let stderr = '';
+      server.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const url = await Promise.race([
+        new Promise<string>((resolve) =>
+          createInterface({ input: server.stdout! }).on('line', (line) => {
+            const entry = JSON.parse(line) as { msg?: string; url?: string };
+            if (entry.msg === 'listening') resolve(entry.url!);
+          }),
+        ),
+        exited.then((code) => Promise.reject(new Error(`the example exited (${code}): ${stderr}`))),
+      ]);
+      const subscribe = (body: object) => fetch(`${url}/digests`, { method: 'POST', body: JSON.stringify(body) });
+      const schedules = async () => (await exampleDb.query('select name from baton.schedules')).map((row) => row.name);
+
+      assert.equal((await subscribe({ email: 'ada@example.com', cron: '* * * * * *' })).status, 201);
+      const refused = await subscribe({ email: 'bob@example.com', cron: '61 * * * *' });
+      assert.equal(refused.status, 400);
+      assert.equal(((await refused.json()) as { field: string }).field, 'cron');
+      const digests = await waitFor('two deliveries to ada', async () => {
+        const rows = (await (await fetch(`${url}/digests`)).json()) as Array<{ email: string; deliveries: number }>;
+        return rows[0] && rows[0].deliveries >= 2 && rows;
+      });
+      // bob's row rolled back with his refused schedule.
+      assert.deepEqual(
+        digests.map((digest) => digest.email),
+        ['ada@example.com'],
+      );
+      assert.match((await schedules()).join(), /^digest:\d+$/);
+      assert.equal((await fetch(`${url}/digests/ada%40example.com`, { method: 'DELETE' })).status, 204);
+      assert.deepEqual(await schedules(), []);
+      server.kill('SIGTERM');
+      assert.equal(await exited, 0, stderr);
+    } finally {
+      server.kill('SIGKILL');
+    }
   });
 
   it('installs no Postgres binaries and nothing only baton dev or the tests need', () => {
