@@ -281,8 +281,12 @@ async function killLeader(ctx: Ctx, url: string, db: pg.Client, a: BatonProcess,
   const killLocal = hrNow();
   a.child.kill('SIGKILL');
   await a.exited;
+  const activity = await sessionsUntil(db, () => b.acquiredAt.some((t) => t >= killLocal));
   await waitForNode(url, b, true, 60_000);
   const acquired = b.acquiredAt.find((t) => t >= killLocal) ?? Number.NaN;
+  // A slow takeover is explained by what the sessions were doing meanwhile: printed, not reported.
+  if (acquired - killLocal > 500)
+    console.log(`B took the lead ${show(acquired - killLocal)} ms after the kill:\n${activity}`);
   const firsts = await pollFor(
     async () => {
       const { rows } = await db.query<{ fire: number; enqueued: number; status: string }>(
@@ -306,6 +310,24 @@ async function killLeader(ctx: Ctx, url: string, db: pg.Client, a: BatonProcess,
     fig('first fire after the kill: lateness p50', late.p50, ' ms', how),
     fig('first fire after the kill: lateness max', late.max, ' ms', how, under(100)),
   ];
+}
+
+/** What this database's busy sessions were doing, sampled every 20 ms until `done`: one line per distinct state. */
+async function sessionsUntil(db: pg.Client, done: () => boolean): Promise<string> {
+  const seen = new Map<string, string>();
+  const sql = `select pid, application_name as app, state, wait_event_type || ':' || wait_event as wait,
+                      (extract(epoch from clock_timestamp() - query_start) * 1000)::int as ms, left(query, 80) as query
+               from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'`;
+  const deadline = hrNow() + 30_000;
+  while (!done() && hrNow() < deadline) {
+    const { rows } = await db.query<Record<string, unknown>>(sql);
+    for (const row of rows) {
+      const key = `${row.pid} ${row.app} ${row.state} ${row.wait} ${row.query}`;
+      seen.set(key, `${new Date().toISOString()} ${key} (running ${row.ms} ms)`);
+    }
+    await sleep(20);
+  }
+  return [...seen.values()].join('\n');
 }
 
 async function scalePhase(ctx: Ctx): Promise<Phase> {
