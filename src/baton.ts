@@ -6,6 +6,7 @@ import { type Config, type ConfigInput, resolveConfig } from './config/config.ts
 import { type Clock, systemClock } from './core/clock.ts';
 import { coerceError, refuseNul } from './core/errors.ts';
 import { BatonEvents } from './core/events.ts';
+import { Lifecycle, type Service, step } from './core/lifecycle.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import type { AppClient, ClientOption, Db } from './db/database.ts';
 import { isMigrated, migrate } from './db/migrate.ts';
@@ -58,10 +59,6 @@ export interface StartOptions {
   worker?: boolean;
 }
 
-interface Service {
-  stop(): Promise<void>;
-}
-
 /**
  * pgBaton, embedded: the composition root. Builds each component from one
  * config, starts them in order and stops them in reverse.
@@ -79,10 +76,10 @@ export class Baton {
   readonly #tasks: Map<string, TaskDefinition>;
   readonly #clock: Clock;
   #elector: Elector | undefined;
-  /** Running services, stopped last-started-first. */
-  #running: Service[] = [];
-  #starting: Promise<void> | undefined;
-  #stopping: Promise<void> | undefined;
+  readonly #lifecycle: Lifecycle;
+  /** What the last start() or stop() asked for (undefined: neither, or the start failed); #transition gets there. */
+  #wanted: 'started' | 'stopped' | undefined;
+  #transition: Promise<void> = Promise.resolve();
 
   constructor(options: BatonOptions) {
     const connectionString = options.connectionString;
@@ -90,6 +87,7 @@ export class Baton {
     this.config = resolveConfig({ ...options.config, databaseUrl: connectionString });
     this.logger = (options.logger ?? createLogger({ level: this.config.logLevel })).child({ nodeId: this.nodeId });
     this.events = new BatonEvents(this.logger);
+    this.#lifecycle = new Lifecycle(this.logger);
     this.#clock = options.clock ?? systemClock;
     this.#connections = createConnections(
       options.pool ? { pool: options.pool } : { connectionString: connectionString! },
@@ -119,146 +117,152 @@ export class Baton {
   }
 
   /**
-   * Starts the scheduler and/or the worker. Idempotent. A start that fails stops what it
-   * had started; stop() then releases the connections.
+   * Starts the scheduler and/or the worker. Idempotent while it runs; after stop() it starts
+   * again. A start that fails stops what it had started and rejects; stop() then releases the
+   * connections.
    */
   start(options: StartOptions = {}): Promise<void> {
-    this.#starting ??= this.#start(options).catch(async (error: unknown) => {
-      await this.#stopServices();
-      throw error;
-    });
-    return this.#starting;
+    if (this.#wanted === 'started') return this.#transition;
+    this.#wanted = 'started';
+    this.#transition = this.#transition
+      .catch(() => undefined)
+      .then(() => this.#start(options))
+      .catch((error: unknown) => {
+        this.#wanted = undefined;
+        throw error;
+      });
+    return this.#transition;
+  }
+
+  /**
+   * Stops everything it started, newest first; ends the pool only if it created it (an API
+   * call afterwards opens a new one, which the next stop() ends). Idempotent.
+   */
+  stop(): Promise<void> {
+    this.#wanted = 'stopped';
+    this.#transition = this.#transition
+      .catch(() => undefined)
+      .then(async () => {
+        await this.#lifecycle.stop();
+        this.#elector = undefined;
+        this.#db = undefined;
+        await this.#connections.close();
+      });
+    return this.#transition;
   }
 
   async #start({ scheduler = true, worker = true }: StartOptions): Promise<void> {
-    const { config, events, nodeId } = this;
-    const connections = this.#connections;
-    const statements = this.#statements;
-    const logger = (module: string) => this.logger.child({ module });
     const roles: NodeRole[] = [...(scheduler ? ['scheduler' as const] : []), ...(worker ? ['worker' as const] : [])];
-
     // Before anything starts: behind a transaction-mode pooler a scheduler refuses to, and a
     // worker does without prepared statements and LISTEN.
-    const shared = await sessionsShared(connections);
+    const shared = await sessionsShared(this.#connections);
     if (shared && scheduler) throw schedulerRefusal(shared);
     if (shared)
-      logger('worker').warn({ seen: shared }, 'behind a transaction-mode pooler: polling for jobs and cancels');
-    const runner = worker
-      ? new WorkerRunner({
-          schema: config.schema,
-          connections,
-          pool: connections.pool,
-          statements,
-          nodeId,
-          events,
-          tasks: this.#tasks,
-          settings: { workerSchema: config.workerSchema, ...config.worker, sharedSessions: shared !== undefined },
-          output: { limitBytes: config.worker.outputLimitBytes, flushMs: config.worker.outputFlushMs },
-          logger: logger('worker'),
-        })
-      : undefined;
+      this.#logger('worker').warn({ seen: shared }, 'behind a transaction-mode pooler: polling for jobs and cancels');
     // Start-up work (30-50 ms), done before the registry measures the event loop and before
     // the node can lead: it never delays a heartbeat or a fire.
     if (scheduler) warmUpCron();
-    const registry = new NodeRegistry({
-      pool: connections.pool,
-      statements,
+    const runner = worker ? this.#workerRunner(shared !== undefined) : undefined;
+    const registry = this.#registry(roles, runner);
+    await this.#lifecycle.start([
+      registry,
+      // Publish the ids its jobs are locked by as soon as it has them.
+      ...(runner ? [runner, step(() => registry.refresh())] : []),
+      ...(scheduler ? this.#schedulerServices() : []),
+    ]);
+    this.logger.info({ roles, tasks: worker ? [...this.#tasks.keys()] : [] }, 'pgbaton started');
+  }
+
+  #logger(module: string): Logger {
+    return this.logger.child({ module });
+  }
+
+  #workerRunner(sharedSessions: boolean): WorkerRunner {
+    const { config, events, nodeId } = this;
+    return new WorkerRunner({
+      schema: config.schema,
+      connections: this.#connections,
+      pool: this.#connections.pool,
+      statements: this.#statements,
+      nodeId,
+      events,
+      tasks: this.#tasks,
+      settings: { workerSchema: config.workerSchema, ...config.worker, sharedSessions },
+      output: { limitBytes: config.worker.outputLimitBytes, flushMs: config.worker.outputFlushMs },
+      logger: this.#logger('worker'),
+    });
+  }
+
+  #registry(roles: NodeRole[], runner: WorkerRunner | undefined): NodeRegistry {
+    const { config, events, nodeId } = this;
+    return new NodeRegistry({
+      pool: this.#connections.pool,
+      statements: this.#statements,
       nodeId,
       roles,
-      tasks: worker ? [...this.#tasks].map(([name, task]) => ({ name, description: task.description ?? null })) : [],
+      tasks: runner ? [...this.#tasks].map(([name, task]) => ({ name, description: task.description ?? null })) : [],
       lockIds: () => runner?.lockIds() ?? [],
       isLeader: () => this.#elector?.isConfirmedLeader ?? false,
       version,
       heartbeatMs: config.nodeHeartbeatMs,
       events,
-      logger: logger('nodes'),
+      logger: this.#logger('nodes'),
     });
-    await registry.start();
-    this.#running.push(registry);
-    if (runner) {
-      await runner.start();
-      this.#running.push(runner);
-      // Publish the ids its jobs will be locked by before it takes any.
-      await registry.refresh();
-    }
+  }
 
-    if (scheduler) {
-      const elector = new Elector({
-        connections,
-        schema: config.schema,
-        nodeId,
-        settings: config.scheduler,
-        logger: logger('elector'),
-        events,
-      });
-      const planner = new Planner({
-        pool: connections.pool,
+  /** Started in this order and stopped in reverse: the listener, then the planner (no more fires), then the elector hands over. */
+  #schedulerServices(): Service[] {
+    const { config, events, nodeId } = this;
+    const connections = this.#connections;
+    const statements = this.#statements;
+    const pool = connections.pool;
+    const elector = new Elector({
+      connections,
+      schema: config.schema,
+      nodeId,
+      settings: config.scheduler,
+      logger: this.#logger('elector'),
+      events,
+    });
+    const planner = new Planner({
+      pool,
+      statements,
+      elector,
+      clock: this.#clock,
+      settings: config.scheduler,
+      logger: this.#logger('planner'),
+      events,
+    });
+    const listener = createChangeListener({
+      connections,
+      schema: config.schema,
+      logger: this.#logger('listener'),
+      events,
+      onChange: (change) => planner.onChange(change),
+    });
+    const isLeader = () => elector.isLeader;
+    this.#elector = elector;
+    return [
+      elector,
+      planner,
+      listener,
+      new NodeReaper({
+        pool,
         statements,
-        elector,
-        clock: this.#clock,
-        settings: config.scheduler,
-        logger: logger('planner'),
-        events,
-      });
-      const listener = createChangeListener({
-        connections,
-        schema: config.schema,
-        logger: logger('listener'),
-        events,
-        onChange: (change) => planner.onChange(change),
-      });
-      const reaper = new NodeReaper({
-        pool: connections.pool,
-        statements,
-        isLeader: () => elector.isLeader,
+        isLeader,
         deadAfterMs: config.nodeDeadAfterMs,
         intervalMs: config.nodeHeartbeatMs,
-        logger: logger('reaper'),
-      });
-      const pruner = new RunPruner({
-        pool: connections.pool,
-        statements,
-        isLeader: () => elector.isLeader,
-        settings: config.retention,
-        logger: logger('pruner'),
-      });
-      const lockWatch = new LockWatch({
-        pool: connections.pool,
+        logger: this.#logger('reaper'),
+      }),
+      new RunPruner({ pool, statements, isLeader, settings: config.retention, logger: this.#logger('pruner') }),
+      new LockWatch({
+        pool,
         statements,
         intervalMs: config.nodeHeartbeatMs,
         events,
-        logger: logger('elector'),
-      });
-      // Stop order (reverse): listener, then planner (no more fires), then the elector hands over.
-      this.#elector = elector;
-      planner.start();
-      elector.start();
-      listener.start();
-      reaper.start();
-      pruner.start();
-      lockWatch.start();
-      this.#running.push(elector, planner, listener, reaper, pruner, lockWatch);
-    }
-    this.logger.info({ roles, tasks: worker ? [...this.#tasks.keys()] : [] }, 'pgbaton started');
-  }
-
-  /** Stops everything it started, newest first; ends the pool only if it created it. Idempotent. */
-  stop(): Promise<void> {
-    this.#stopping ??= this.#stop();
-    return this.#stopping;
-  }
-
-  async #stop(): Promise<void> {
-    await this.#starting?.catch(() => undefined);
-    await this.#stopServices();
-    await this.#connections.close();
-  }
-
-  async #stopServices(): Promise<void> {
-    for (const service of this.#running.reverse()) {
-      await service.stop().catch((error: unknown) => this.logger.error({ err: error }, 'stop failed'));
-    }
-    this.#running = [];
+        logger: this.#logger('elector'),
+      }),
+    ];
   }
 
   // Schedule operations: the SQL API, typed. Errors arrive as BatonError, with the field named.

@@ -101,3 +101,37 @@ describe('Baton, embedded in an app', () => {
     await assert.rejects(baton.pause('nope'), (error) => error instanceof BatonError && error.kind === 'not_found');
   });
 });
+
+describe('a Baton that stops and starts again', () => {
+  let db: TestDatabase;
+  let baton: Baton;
+  let ticks = 0;
+
+  before(async () => {
+    db = await createTestDatabase();
+    // A pool of its own (connectionString): stop() ends it, the next start() opens another.
+    baton = testBaton(db.url, { tasks: { 'app:tick': () => Promise.resolve(void ticks++) } });
+  });
+  after(async () => {
+    await baton.stop();
+    await db.drop();
+  });
+
+  it('leads and fires again after stop()', async () => {
+    await Promise.all([baton.start(), baton.start()]);
+    await waitForLeader(baton);
+    await baton.schedule('tick', '* * * * * *', 'app:tick');
+    await waitFor('a fire', () => ticks >= 1);
+    await Promise.all([baton.stop(), baton.stop()]);
+    assert.equal(baton.isLeader, false);
+    const nodes = await db.query('select id from baton.nodes');
+    assert.deepEqual(nodes, [], 'its node row goes with it');
+    assert.equal((await baton.getSchedule('tick'))?.cron, '* * * * * *', 'the API still answers');
+
+    const before = ticks;
+    await baton.start();
+    await waitForLeader(baton);
+    await waitFor('fires after the restart', () => ticks >= before + 2);
+    assert.equal((await db.query('select id from baton.nodes')).length, 1);
+  });
+});

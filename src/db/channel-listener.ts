@@ -26,7 +26,7 @@ export class ChannelListener {
     },
   ) {}
 
-  start(): void {
+  async start(): Promise<void> {
     if (this.#loop) return;
     const { connections, name, channel, logger, onNotification, onConnect } = this.deps;
     let connects = 0;

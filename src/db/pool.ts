@@ -9,7 +9,8 @@ export type Client = pg.Client;
 
 /** Where connections come from: the host's pool, or one we create and own. */
 export interface Connections {
-  pool: pg.Pool;
+  /** The host's pool, or ours: created again on first use after close(), so a stopped node can start again. */
+  readonly pool: pg.Pool;
   /** Ends the pool if we created it (never the host's); connection errors after this are expected and not logged. */
   close(): Promise<void>;
   /**
@@ -23,29 +24,42 @@ export function createConnections(
   source: { pool: pg.Pool } | { connectionString: string },
   logger: Logger,
 ): Connections {
-  const pool =
-    'pool' in source
-      ? source.pool
-      : new pg.Pool({
-          connectionString: source.connectionString,
-          keepAlive: true,
-          application_name: 'pgbaton',
-          // pg's default (10 s) would reconnect for every run of a once-a-minute schedule.
-          idleTimeoutMillis: 300_000,
-        });
   let closing = false;
   const onError = (error: Error) => {
     if (!closing) logger.warn({ err: error.message }, 'pooled connection failed');
   };
   // A pooled client can die with the server; without listeners that error crashes the process.
-  pool.on('error', onError);
-  pool.on('connect', (client) => client.on('error', onError));
+  const watched = (pool: pg.Pool) => {
+    pool.on('error', onError);
+    pool.on('connect', (client) => client.on('error', onError));
+    return pool;
+  };
+  const owned = () =>
+    watched(
+      new pg.Pool({
+        connectionString: (source as { connectionString: string }).connectionString,
+        keepAlive: true,
+        application_name: 'pgbaton',
+        // pg's default (10 s) would reconnect for every run of a once-a-minute schedule.
+        idleTimeoutMillis: 300_000,
+      }),
+    );
+  let pool: pg.Pool | undefined = 'pool' in source ? watched(source.pool) : owned();
   const clientConfig: pg.ClientConfig = { ...(pool as pg.Pool & { options: pg.PoolConfig }).options };
   return {
-    pool,
+    get pool() {
+      if (!pool) {
+        closing = false;
+        pool = owned();
+      }
+      return pool;
+    },
     async close() {
       closing = true;
-      if (!('pool' in source)) await pool.end();
+      if ('pool' in source || !pool) return;
+      const ending = pool;
+      pool = undefined;
+      await ending.end();
     },
     async connectClient(applicationName, connectionString) {
       const client = new pg.Client({

@@ -7,7 +7,7 @@ import type { Statements } from '../db/statements.ts';
 import type { ActiveRuns } from './active-runs.ts';
 
 export interface CancelListener {
-  start(): void;
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -38,7 +38,7 @@ export function createCancelListener(deps: {
         logger.warn({ err: errorMessage(error) }, 'looking up cancels failed'),
       );
     return {
-      start: () => void (poll ??= periodic(lookUp, pollMs)),
+      start: async () => void (poll ??= periodic(lookUp, pollMs)),
       stop: async () => poll?.stop(),
     };
   }

@@ -43,7 +43,7 @@ export class WorkerRunner {
       activeRuns,
       pollMs: settings.sharedSessions ? settings.pollIntervalMs : undefined,
     });
-    this.#cancels.start();
+    await this.#cancels.start();
     const events: WorkerEvents = new EventEmitter();
     events.on('pool:create', ({ workerPool }) => this.#lockIds.add(workerPool.id));
     events.on('worker:create', ({ worker }) => this.#lockIds.add(worker.workerId));

@@ -58,7 +58,7 @@ export class Elector {
     return this.isLeader && Date.now() - this.#confirmedAt < this.deps.settings.sessionTimeoutMs;
   }
 
-  start(): void {
+  async start(): Promise<void> {
     if (this.#loop) return;
     this.#loop = runSessionLoop({
       name: 'pgbaton-elector',

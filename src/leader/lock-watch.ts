@@ -41,7 +41,7 @@ export class LockWatch {
   ) {}
 
   /** Checks now, then every intervalMs. */
-  start(): void {
+  async start(): Promise<void> {
     this.#checks ??= periodic(() => this.#check(), this.deps.intervalMs, { now: true });
   }
 

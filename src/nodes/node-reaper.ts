@@ -24,7 +24,7 @@ export class NodeReaper {
     },
   ) {}
 
-  start(): void {
+  async start(): Promise<void> {
     this.#passes ??= periodic(() => this.#reap(), this.deps.intervalMs);
   }
 

@@ -141,7 +141,7 @@ export class Planner {
     },
   ) {}
 
-  start(): void {
+  async start(): Promise<void> {
     if (!this.#stopped) return;
     this.#stopped = false;
     const { events, settings, clock } = this.deps;
@@ -155,6 +155,8 @@ export class Planner {
         this.#nudge();
       }),
     );
+    // Started after the elector: a lead it already holds is taken over now.
+    if (this.deps.elector.isLeader) this.#takeOverWanted = true;
     this.#resyncTimer = setInterval(() => this.onChange({ op: 'resync' }), settings.resyncIntervalMs);
     this.#resyncWanted = true;
     this.#loop = this.#run();

@@ -34,7 +34,7 @@ export async function followRun(
   });
   const onAbort = () => wake();
   signal?.addEventListener('abort', onAbort, { once: true });
-  listener.start();
+  await listener.start();
   try {
     let seen = '';
     for (;;) {

@@ -28,7 +28,7 @@ export class RunPruner {
   ) {}
 
   /** Starts the passes; idempotent, and a no-op when every limit is 0 (keep everything). */
-  start(): void {
+  async start(): Promise<void> {
     const { runsPerSchedule, runsDays, eventsDays } = this.deps.settings;
     if (this.#stopped || this.#timer || (runsPerSchedule === 0 && runsDays === 0 && eventsDays === 0)) return;
     this.#schedule();

@@ -1,0 +1,40 @@
+import type { Logger } from './logger.ts';
+
+/** A long-running part of a node: start() resolves once it runs, stop() once it has stopped. */
+export interface Service {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A one-off step among the services (it runs at its place in the start order; nothing to stop). */
+export function step(run: () => Promise<void>): Service {
+  return { start: run, stop: () => Promise.resolve() };
+}
+
+/**
+ * Services started in order and stopped newest first, as one. A start that fails stops
+ * what had started and rethrows; after stop() it can start again (with new services).
+ */
+export class Lifecycle {
+  #running: Service[] = [];
+
+  constructor(private readonly logger: Logger) {}
+
+  async start(services: readonly Service[]): Promise<void> {
+    for (const service of services) {
+      try {
+        await service.start();
+      } catch (error) {
+        await this.stop();
+        throw error;
+      }
+      this.#running.push(service);
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const service of this.#running.splice(0).reverse()) {
+      await service.stop().catch((error: unknown) => this.logger.error({ err: error }, 'stop failed'));
+    }
+  }
+}
