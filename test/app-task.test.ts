@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { type Baton, BatonError, RunAbortedError, type TaskContext, TaskFailedError } from '../src/index.ts';
 import { useBaton } from './helpers/baton.ts';
 import type { TestDatabase } from './helpers/db.ts';
-import { finishedRun, jobsLeft, runWhen } from './helpers/runs.ts';
+import { finishedRun, jobsLeft, retryNow, runWhen } from './helpers/runs.ts';
 import { waitFor } from './helpers/wait.ts';
 
 describe('an app task', () => {
@@ -36,6 +36,13 @@ describe('an app task', () => {
       },
       'reports:chatty': async (_payload, context) => {
         for (let line = 1; line <= 10_000; line++) context.stdout.write(`line ${line}\n`);
+      },
+      // Hangs on its first attempt (until its signal fires), succeeds on the next.
+      'reports:slow-once': async (_payload, context) => {
+        if (context.attempt > 1) return { result: { attempt: context.attempt } };
+        await new Promise((_resolve, reject) =>
+          context.signal.addEventListener('abort', () => reject(context.signal.reason as Error)),
+        );
       },
       'reports:wait': async (_payload, context) => {
         context.stdout.write('waiting for the signal\n');
@@ -96,6 +103,34 @@ describe('an app task', () => {
     const reason = abortReasons.get(run.id);
     assert.ok(reason instanceof RunAbortedError);
     assert.equal(reason.status, 'timed_out');
+  });
+
+  it('retries a timed-out attempt, which may then succeed', async () => {
+    await baton.schedule('slow-once', null, 'reports:slow-once', {}, { timeout: '1 second', maxAttempts: 2 });
+    const runId = await baton.trigger('slow-once');
+    const retrying = await runWhen(
+      db,
+      runId,
+      'to time out and wait for attempt 2',
+      (run) => run.status === 'pending' && run.attempt === 1 && run.error !== null,
+    );
+    assert.equal(retrying.error, 'timed out after 1000 ms');
+    await retryNow(db, runId);
+    const run = await finishedRun(db, runId);
+    assert.equal(run.status, 'succeeded');
+    assert.equal(run.attempt, 2);
+    assert.deepEqual(run.result, { attempt: 2 });
+  });
+
+  it('never retries a cancelled run, whatever attempts it has left', async () => {
+    await baton.schedule('cancelled-waiter', null, 'reports:wait', {}, { maxAttempts: 3 });
+    const runId = await baton.trigger('cancelled-waiter');
+    await runWhen(db, runId, 'to run', (run) => run.stdout === 'waiting for the signal\n');
+    await baton.cancel(runId);
+    const run = await finishedRun(db, runId);
+    assert.equal(run.status, 'cancelled');
+    assert.equal(run.attempt, 1);
+    assert.equal(await jobsLeft(db, runId), 0, 'no job left to retry it');
   });
 
   it('fails with what it threw; a failure it marks final is not retried', async () => {

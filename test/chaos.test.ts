@@ -1,10 +1,9 @@
 // The chaos run of bench/chaos.ts, short: 3 `baton scheduler` and 2 `baton worker` processes,
 // 4 every-second schedules, 20 s of kill -9, SIGSTOP and dropped sessions. On the suite's shared
 // server there is no Postgres restart (that is `npm run chaos`, on its own server). Afterwards no
-// fire is doubled, every second is in the ledger (a run, or a row saying it was missed), and no run
-// is left pending or running. Dropped sessions are the dedicated ones (leader lock, listeners):
-// dropping a worker's pooled session can strand a run (see docs/reliability.md), which the full
-// `npm run chaos` exercises and reports.
+// fire is doubled, every second is in the ledger (a run, or a row saying it was missed), no run
+// is left pending or running, and every invariant the full run judges holds. Dropped sessions are
+// any of pgbaton's, pooled ones included.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 
@@ -24,7 +23,7 @@ it('keeps each fire exactly once through kill -9, SIGSTOP and dropped sessions',
     url: db.url,
     durationMs: 20_000,
     faultGapMs: [2_000, 4_000],
-    sessions: 'dedicated',
+    sessions: 'all',
     settleMs: 20_000,
   });
   const context = JSON.stringify(report, null, 1);
@@ -40,5 +39,7 @@ it('keeps each fire exactly once through kill -9, SIGSTOP and dropped sessions',
   }
   assert.equal(report.schedules.find((s) => s.misfire === 'all')!.missed, 0, `misfire all missed a fire: ${context}`);
   assert.equal(report.jobsPerRunOver1, 0, `a run got two graphile-worker jobs: ${context}`);
-  assert.deepEqual(report.crashes, [], `a node exited on its own: ${context}`);
+  // Everything bench/chaos-report.ts judges, crashes included (a worker exiting on purpose for
+  // its supervisor to restart is not one).
+  assert.deepEqual(report.failures, [], context);
 });

@@ -11,19 +11,13 @@ import { startEmbeddedPostgres } from '../src/dev/embedded.ts';
 import { testBaton, useBaton, waitForLeader } from './helpers/baton.ts';
 import { type BatonProcess, spawnBaton } from './helpers/baton-process.ts';
 import { createTestDatabase, type TestDatabase, withClient } from './helpers/db.ts';
+import { assertEachSecondOnce, runsOf } from './helpers/runs.ts';
 import { waitFor } from './helpers/wait.ts';
 
 /** Every second from the first fire to the last is in the ledger exactly once. */
 async function assertEverySecondOnce(db: TestDatabase, name: string) {
-  const runs = await db.query<{ fire_at: Date }>(
-    `select fire_at from baton.runs where schedule_name = $1 order by fire_at`,
-    [name],
-  );
-  const seconds = runs.map((run) => run.fire_at.getTime() / 1000);
-  assert.deepEqual(
-    seconds,
-    seconds.map((_, index) => seconds[0]! + index),
-  );
+  const runs = await runsOf(db, name);
+  assertEachSecondOnce(runs.map((run) => run.fire_at));
   return runs.length;
 }
 
@@ -110,8 +104,16 @@ describe('a frozen leader (SIGSTOP)', () => {
     await waitFor('fires after the wake', async () => (await firesAfter(db, 'tick', now)).length >= 2);
     await db.query(`select baton.pause('tick')`);
     await assertEverySecondOnce(db, 'tick');
-    const missed = await db.query(`select reason from baton.runs where schedule_name = 'tick' and status = 'missed'`);
-    for (const { reason } of missed) assert.match(reason, /misfire policy latest/);
+    // The freeze (at least the 2 s session timeout) holds two whole seconds or more: the first
+    // of them is handled a second late or more, so the ledger shows it as missed or late.
+    const duringFreeze = await db.query<{ status: string; reason: string | null }>(
+      `select status, reason from baton.runs
+       where schedule_name = 'tick' and fire_at between $1 and $2 and (status = 'missed' or late_by > interval '0.5 seconds')`,
+      [new Date(frozenAt), new Date(frozenAt + takeoverMs)],
+    );
+    assert.ok(duringFreeze.length >= 1, 'the freeze shows in the ledger');
+    for (const { status, reason } of duringFreeze)
+      if (status === 'missed') assert.match(reason!, /misfire policy latest/);
   });
 });
 
@@ -152,12 +154,7 @@ describe('a Postgres restart', () => {
       );
       await query(`select baton.pause('through')`);
       const runs = await query(`select fire_at from baton.runs order by fire_at`);
-      const seconds = runs.map((run) => run.fire_at.getTime() / 1000);
-      assert.deepEqual(
-        seconds,
-        seconds.map((_, index) => seconds[0]! + index),
-        'each second once, missed or run',
-      );
+      assertEachSecondOnce(runs.map((run) => run.fire_at));
     } finally {
       await baton?.stop();
       await server.stop();

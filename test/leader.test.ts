@@ -7,6 +7,7 @@ import type { Baton } from '../src/baton.ts';
 import { testBaton } from './helpers/baton.ts';
 import { type BatonProcess, spawnBaton } from './helpers/baton-process.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+import { assertEachSecondOnce } from './helpers/runs.ts';
 import { waitFor } from './helpers/wait.ts';
 
 let db: TestDatabase;
@@ -30,15 +31,6 @@ async function ledger() {
   );
   const { executions } = await db.one(`select count(*)::int as executions from executions`);
   return { runs, executions: executions as number };
-}
-
-function assertOneFirePerSecond(fires: Date[]) {
-  const seconds = fires.map((at) => at.getTime() / 1000);
-  assert.deepEqual(
-    seconds,
-    seconds.map((_, index) => seconds[0]! + index),
-    'one fire per second, none missing or doubled',
-  );
 }
 
 before(async () => {
@@ -69,7 +61,7 @@ describe('two scheduler processes', () => {
       return state.runs.filter((run) => run.status === 'succeeded').length >= 5 && state;
     });
     assert.equal((await leaders()).length, 1);
-    assertOneFirePerSecond(runs.map((run) => run.fire_at));
+    assertEachSecondOnce(runs.map((run) => run.fire_at));
   });
 
   it('hand over after SIGKILL of the leader, losing and doubling nothing', async () => {
@@ -89,7 +81,7 @@ describe('two scheduler processes', () => {
       return state.runs.every((run) => run.status === 'succeeded') && state;
     });
     const { runs, executions } = await ledger();
-    assertOneFirePerSecond(runs.map((run) => run.fire_at));
+    assertEachSecondOnce(runs.map((run) => run.fire_at));
     assert.equal(executions, runs.length, 'each fire ran exactly once');
     assert.deepEqual(
       (await leaders()).map((row) => row.pid),

@@ -5,26 +5,13 @@ import { describe, it } from 'node:test';
 
 import type { Baton } from '../src/baton.ts';
 import { useBaton } from './helpers/baton.ts';
-import type { TestDatabase } from './helpers/db.ts';
+import { type TestDatabase, withClient } from './helpers/db.ts';
+import { type RunRow, runsOf } from './helpers/runs.ts';
 import { waitFor } from './helpers/wait.ts';
-
-interface RunRow {
-  id: string;
-  fire_at: Date;
-  status: string;
-  reason: string | null;
-  error: string | null;
-  started_at: Date | null;
-  finished_at: Date | null;
-}
 
 let db: TestDatabase;
 let baton: Baton;
 useBaton((env) => ({ db, baton } = env));
-
-function runsOf(name: string) {
-  return db.query<RunRow>(`select * from baton.runs where schedule_name = $1 order by fire_at`, [name]);
-}
 
 /** Schedules `name` every second with the overlap policy, waits for `until`, then pauses it. */
 async function observe(name: string, overlap: string, sleepSeconds: number, until: (runs: RunRow[]) => boolean) {
@@ -33,7 +20,7 @@ async function observe(name: string, overlap: string, sleepSeconds: number, unti
     [name, `select pg_sleep(${sleepSeconds})`, overlap],
   );
   const runs = await waitFor(`${overlap} to show`, async () => {
-    const current = await runsOf(name);
+    const current = await runsOf(db, name);
     return until(current) && current;
   });
   await db.query(`select baton.pause($1)`, [name]);
@@ -127,6 +114,31 @@ describe('cancel', () => {
     });
     assert.match(finished.error, /^cancelled by /);
     assert.ok(finished.finished_at);
+  });
+
+  it('reaches a worker whose listener was away when the cancel went out', async () => {
+    await db.query(`select baton.schedule('long-away', null, 'sql', '{"sql":"select pg_sleep(60)"}')`);
+    const { run_id } = await db.one(`select baton.trigger('long-away') as run_id`);
+    const status = async () => (await db.one(`select status from baton.runs where id = $1`, [run_id])).status;
+    await waitFor('the run to start', async () => (await status()) === 'running');
+    const listeners = `select pid from pg_stat_activity where datname = current_database() and application_name = 'pgbaton-cancel'`;
+    const { name } = await db.one(`select current_database() as name`);
+    // Keeps the listener away: no new session may join this database until allowed again
+    // (said from another database: a session cannot shut its own database).
+    const allowConnections = (allow: boolean) =>
+      withClient(process.env.BATON_TEST_ADMIN_URL!, (admin) =>
+        admin.query(`alter database ${name} allow_connections ${allow}`),
+      );
+    await allowConnections(false);
+    try {
+      await db.query(`select pg_terminate_backend(pid) from (${listeners}) l`);
+      await waitFor('the listener to be gone', async () => (await db.query(listeners)).length === 0);
+      await db.query(`select baton.cancel($1)`, [run_id]); // its NOTIFY reaches no one
+      assert.equal(await status(), 'running');
+    } finally {
+      await allowConnections(true);
+    }
+    await waitFor('the listener, back, to find the cancel', async () => (await status()) === 'cancelled');
   });
 
   it('says so for a run that does not exist', async () => {

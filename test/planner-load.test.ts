@@ -9,6 +9,7 @@ import type { Baton } from '../src/baton.ts';
 import { loadStatements } from '../src/db/statements.ts';
 import { testBaton, waitForLeader } from './helpers/baton.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+import { runsOf } from './helpers/runs.ts';
 import { waitFor } from './helpers/wait.ts';
 
 /** Several pages of the plan's load (500 rows), and of a state sync (2,000). */
@@ -34,12 +35,6 @@ after(async () => {
   await baton.stop();
   await db.drop();
 });
-
-const runsOf = (name: string) =>
-  db.query<{ fire_at: Date; status: string }>(
-    `select fire_at, status from baton.runs where schedule_name = $1 order by fire_at`,
-    [name],
-  );
 
 describe('planner at scale', () => {
   it('loads every schedule of a cold start, page by page, and publishes each plan', async () => {
@@ -99,7 +94,7 @@ describe('planner at scale', () => {
   it('a resync finds a delete that no notification told of, and the schedule stops firing', async () => {
     await db.query(`select baton.schedule('ghost', '* * * * * *', 'sql', '{"sql":"select 1"}')`);
     await db.query(`select baton.schedule('canary', '* * * * * *', 'sql', '{"sql":"select 1"}')`);
-    await waitFor('the ghost to fire', async () => (await runsOf('ghost')).length > 0);
+    await waitFor('the ghost to fire', async () => (await runsOf(db, 'ghost')).length > 0);
     // Triggers off for this session: no NOTIFY, no cascade. Only the row count can tell.
     await db.query(`set session_replication_role = replica`);
     await db.query(`delete from baton.schedules where name = 'ghost'`);
@@ -110,10 +105,10 @@ describe('planner at scale', () => {
     await waitFor('a full reload of the plan', () => reloads > 0).finally(off);
     const { now: reloadedAt } = await db.one<{ now: Date }>(`select now()`);
     await waitFor('two canary fires after the reload', async () => {
-      const fires = (await runsOf('canary')).filter((run) => run.fire_at > reloadedAt);
+      const fires = (await runsOf(db, 'canary')).filter((run) => run.fire_at > reloadedAt);
       return fires.length >= 2;
     });
-    const late = (await runsOf('ghost')).filter((run) => run.fire_at > reloadedAt);
+    const late = (await runsOf(db, 'ghost')).filter((run) => run.fire_at > reloadedAt);
     assert.deepEqual(late, [], 'no fire of the deleted schedule after the reload');
   });
 
@@ -142,11 +137,11 @@ describe('planner at scale', () => {
     });
     await db.query(`delete from test_blocked`);
     const [run] = await waitFor('the fire to land', async () => {
-      const runs = await runsOf('flaky');
+      const runs = await runsOf(db, 'flaky');
       return runs.length > 0 && runs;
     });
     assert.equal(run!.fire_at.getTime(), runAt.getTime());
-    assert.equal((await runsOf('flaky')).length, 1);
+    assert.equal((await runsOf(db, 'flaky')).length, 1);
     await db.query(`drop trigger test_refuse on baton.runs`);
   });
 

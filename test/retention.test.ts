@@ -8,17 +8,11 @@ import { pino } from 'pino';
 
 import type { Baton } from '../src/baton.ts';
 import { testBaton, useBaton, waitForLeader } from './helpers/baton.ts';
+import type { LogLine } from './helpers/baton-process.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const retention = { intervalMs: 100, batchSize: 2, runsPerSchedule: 3, runsDays: 1, eventsDays: 1 };
-
-interface LogLine {
-  msg: string;
-  module?: string;
-  runs?: number;
-  events?: number;
-}
 
 /** A logger whose lines are kept for assertions. */
 function capturingLogger(lines: LogLine[]) {
@@ -91,7 +85,7 @@ describe('history retention on the leader', () => {
     // The pass logs once it is over, after the deletes the wait above saw.
     await waitFor('a pass to delete more than a batch', () =>
       logs.some(
-        (line) => line.module === 'pruner' && line.msg === 'pruned history' && line.runs! > retention.batchSize,
+        (line) => line.module === 'pruner' && line.msg === 'pruned history' && Number(line.runs) > retention.batchSize,
       ),
     );
   });

@@ -36,12 +36,19 @@ describe('baton_reader', () => {
   });
 
   it('reads schedules, status, runs, the catalog, the cluster and events', async () => {
+    // Every row the owner sees, not merely no error: a policy or a missing grant on a column
+    // would show as fewer rows or a failure here.
+    const seen: Record<string, number> = {};
     for (const relation of ['schedules', 'schedule_status', 'runs', 'task_catalog', 'cluster', 'events', 'tasks']) {
-      await reader.query(`select * from baton.${relation} limit 1`);
+      const count = `select count(*)::int as n from (select * from baton.${relation}) r`;
+      const theirs = (await reader.query(count)).rows[0] as { n: number };
+      assert.equal(theirs.n, (await db.one<{ n: number }>(count)).n, relation);
+      seen[relation] = theirs.n;
     }
+    assert.ok(seen.schedules === 1 && seen.cluster! >= 1 && seen.tasks! >= 1, JSON.stringify(seen));
     const { rows } = await reader.query(`select name from baton.schedule_status`);
     assert.deepEqual(rows, [{ name: 'nightly' }]);
-    await reader.query(`select * from baton.preview('nightly', 2)`);
+    assert.equal((await reader.query(`select * from baton.preview('nightly', 2)`)).rows.length, 2);
   });
 
   it('writes nothing: not schedules, not through the API, not runs', async () => {

@@ -1,6 +1,9 @@
 // `baton run`, `baton logs`, `baton cancel`, `baton tasks`, `baton runs`: ad-hoc runs
 // from a terminal, against a real worker, with the command's exit code as baton's.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { useBaton } from './helpers/baton.ts';
@@ -44,6 +47,34 @@ describe('baton run', () => {
     const { code, stderr } = await baton(['run', '--timeout', '1s', '--', 'sleep 30']);
     assert.equal(code, 124);
     assert.match(stderr, /baton: run \d+ timed out: timed out after 1000 ms/);
+  });
+
+  it('exits 128 + N when a signal killed the command', async () => {
+    const { code } = await baton(['run', '--', 'kill -USR1 $$']);
+    assert.equal(code, 128 + 10);
+  });
+
+  it('SIGKILLs, after the kill grace, a command that ignores SIGTERM at its timeout', async () => {
+    const pidFile = join(mkdtempSync(join(tmpdir(), 'baton-run-')), 'pid');
+    const started = Date.now();
+    // sleep inherits the ignored SIGTERM: only SIGKILL ends the group.
+    const { code, stderr } = await baton([
+      'run',
+      '--timeout',
+      '1s',
+      '--',
+      `trap '' TERM; echo $$ > ${pidFile}; sleep 30`,
+    ]);
+    assert.equal(code, 124, stderr);
+    assert.ok(Date.now() - started < 10_000, 'long before the sleep would have ended');
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' });
+    const run = await db.one(
+      `select status, extract(epoch from finished_at - started_at) * 1000 as ms from baton.runs order by id desc limit 1`,
+    );
+    assert.equal(run.status, 'timed_out');
+    // The timeout (1 s), then the kill grace (200 ms here) before SIGKILL.
+    assert.ok(run.ms >= 1_200 && run.ms < 5_000, `${run.ms} ms`);
   });
 
   it('exits 125 and names the field when baton itself refuses the run', async () => {

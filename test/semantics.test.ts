@@ -5,18 +5,11 @@ import { describe, it } from 'node:test';
 
 import { useBaton } from './helpers/baton.ts';
 import type { TestDatabase } from './helpers/db.ts';
+import { assertEachSecondOnce, runsOf } from './helpers/runs.ts';
 import { waitFor } from './helpers/wait.ts';
 
 let db: TestDatabase;
 useBaton((env) => (db = env.db), { config: { scheduler: { misfireGraceMs: 500 } } });
-
-function runsOf(name: string) {
-  return db.query<{ fire_at: Date; status: string; reason: string | null; late_by_ms: number | null; payload: object }>(
-    `select fire_at, status, reason, extract(epoch from late_by) * 1000 as late_by_ms, payload
-     from baton.runs where schedule_name = $1 order by fire_at`,
-    [name],
-  );
-}
 
 async function stateOf(name: string): Promise<string> {
   return (await db.one(`select state from baton.schedule_status where name = $1`, [name])).state;
@@ -34,7 +27,7 @@ describe('windows', () => {
     await waitFor('the window to close', async () => (await stateOf('windowed')) === 'ended', { timeoutMs: 8_000 });
     // The fire at ends_at itself commits as the window closes.
     const runs = await waitFor('the fires of the window', async () => {
-      const all = await runsOf('windowed');
+      const all = await runsOf(db, 'windowed');
       return all.length >= 3 && all;
     });
     const fires = runs.map((run) => run.fire_at.getTime());
@@ -47,9 +40,9 @@ describe('one-shots in the past', () => {
     await db.query(
       `insert into baton.schedules (name, run_at, task, payload) values ('late-once', now() - interval '10 minutes', 'sql', '{"sql":"select 1"}')`,
     );
-    await waitFor('the run', async () => (await runsOf('late-once'))[0]?.status === 'succeeded');
+    await waitFor('the run', async () => (await runsOf(db, 'late-once'))[0]?.status === 'succeeded');
     await waitFor('done', async () => (await stateOf('late-once')) === 'done');
-    assert.equal((await runsOf('late-once')).length, 1);
+    assert.equal((await runsOf(db, 'late-once')).length, 1);
   });
 
   it('are recorded missed under misfire skip', async () => {
@@ -57,7 +50,7 @@ describe('one-shots in the past', () => {
       `insert into baton.schedules (name, run_at, task, payload, misfire) values ('skipped-once', now() - interval '10 minutes', 'sql', '{"sql":"select 1"}', 'skip')`,
     );
     const [run] = await waitFor('the record', async () => {
-      const runs = await runsOf('skipped-once');
+      const runs = await runsOf(db, 'skipped-once');
       return runs.length > 0 && runs;
     });
     assert.equal(run!.status, 'missed');
@@ -70,7 +63,7 @@ describe('one-shots in the past', () => {
       `insert into baton.schedules (name, run_at, task, payload) values ('ancient-once', now() - interval '2 hours', 'sql', '{"sql":"select 1"}')`,
     );
     const [run] = await waitFor('the record', async () => {
-      const runs = await runsOf('ancient-once');
+      const runs = await runsOf(db, 'ancient-once');
       return runs.length > 0 && runs;
     });
     assert.equal(run!.status, 'missed');
@@ -84,7 +77,7 @@ describe('jitter', () => {
       `select baton.schedule('jittery', '* * * * * *', 'sql', '{"sql":"select 1"}', '{"jitter":"400 milliseconds"}')`,
     );
     const runs = await waitFor('five runs', async () => {
-      const all = await runsOf('jittery');
+      const all = await runsOf(db, 'jittery');
       return all.filter((run) => run.status === 'succeeded').length >= 5 && all;
     });
     await db.query(`select baton.pause('jittery')`);
@@ -97,24 +90,42 @@ describe('jitter', () => {
       started.some((run) => run.late_by_ms! > 50),
       'the jitter is applied',
     );
-    const seconds = runs.map((run) => run.fire_at.getTime() / 1000);
-    assert.deepEqual(
-      seconds,
-      seconds.map((_, index) => seconds[0]! + index),
-    );
+    assertEachSecondOnce(runs.map((run) => run.fire_at));
   });
 });
 
 describe('edits', () => {
   it('a fire already enqueued keeps its definition; the next fire takes the new one', async () => {
-    await db.query(`select baton.schedule('edited', '* * * * * *', 'sql', '{"sql":"select pg_sleep(0.8)"}')`);
-    await waitFor('a run going', async () => (await runsOf('edited')).some((run) => run.status === 'running'));
-    await db.query(`select baton.schedule('edited', '* * * * * *', 'sql', '{"sql":"select 2"}')`);
-    const runs = await waitFor('a run of the new definition', async () => {
-      const all = await runsOf('edited');
-      return all.some((run) => (run.payload as { sql: string }).sql === 'select 2') && all;
+    // What ran, not what the run row says: each definition writes its own version.
+    await db.query('create table edit_log (version text not null)');
+    const v1 = `insert into edit_log select 'v1' from pg_sleep(0.8)`;
+    await db.query(`select baton.schedule('edited', '* * * * * *', 'sql', jsonb_build_object('sql', $1::text))`, [v1]);
+    await waitFor('a run going', async () => (await runsOf(db, 'edited')).some((run) => run.status === 'running'));
+    // Between two fire instants, so that no fire statement starts while the edit commits.
+    await waitFor('a moment between fires', async () => {
+      const { ms } = await db.one(`select extract(milliseconds from clock_timestamp())::int % 1000 as ms`);
+      return ms > 200 && ms < 600;
     });
+    const { edited_at } = await db.one(
+      `select (baton.schedule('edited', '* * * * * *', 'sql', '{"sql":"insert into edit_log values (''v2'')"}')).updated_at as edited_at`,
+    );
+    await waitFor(
+      'a run of the new definition',
+      async () => (await db.query(`select 1 from edit_log where version = 'v2'`)).length > 0,
+    );
     await db.query(`select baton.unschedule('edited')`);
-    assert.deepEqual(runs[0]!.payload, { sql: 'select pg_sleep(0.8)' });
+    const counts = `select count(*) filter (where enqueued_at < $1)::int as before, count(*) filter (where enqueued_at >= $1)::int as after
+                    from baton.runs where schedule_name = 'edited' and status = 'succeeded'`;
+    const versions = `select count(*) filter (where version = 'v1')::int as before, count(*) filter (where version = 'v2')::int as after from edit_log`;
+    // Every run enqueued before the edit finishes (0.8 s each), and wrote v1.
+    await waitFor('the runs of the old definition to finish', async () => {
+      const pending = await db.one(
+        `select count(*)::int as n from baton.runs where schedule_name = 'edited' and status in ('pending', 'running')`,
+      );
+      return pending.n === 0;
+    });
+    const ran = await db.one(counts, [edited_at]);
+    assert.ok(ran.before >= 1 && ran.after >= 1, JSON.stringify(ran));
+    assert.deepEqual(await db.one(versions), ran);
   });
 });

@@ -59,10 +59,21 @@ describe('baton.schedule()', () => {
     const first = await db.one(
       `select updated_at from baton.schedule('same', '* * * * *', 'sql', '{"sql":"select 1"}')`,
     );
-    const second = await db.one(
-      `select updated_at from baton.schedule('same', '* * * * *', 'sql', '{"sql":"select 1"}')`,
-    );
-    assert.deepEqual(second.updated_at, first.updated_at);
+    const heard: string[] = [];
+    const listener = await db.listen('baton', (payload) => heard.push(payload));
+    try {
+      const second = await db.one(
+        `select updated_at from baton.schedule('same', '* * * * *', 'sql', '{"sql":"select 1"}')`,
+      );
+      assert.deepEqual(second.updated_at, first.updated_at);
+      // Notifications arrive in commit order: once the marker sent after it is heard, the
+      // upsert's own would have been too.
+      await db.query(`select pg_notify('baton', 'marker')`);
+      await waitFor('the marker', () => heard.includes('marker'));
+      assert.deepEqual(heard, ['marker']);
+    } finally {
+      await listener.end();
+    }
   });
 });
 
@@ -266,8 +277,17 @@ describe('validation names the field', () => {
   }
 
   it('a rejected statement writes nothing', async () => {
-    const { count } = await db.one(`select count(*)::int as count from baton.schedules where name = 'x'`);
-    assert.equal(count, 0);
+    const table = `select name, updated_at, timezone from baton.schedules order by name`;
+    const before = await db.query(table);
+    await rejects(`select baton.schedule('x', '61 * * * *', 'sql', '{"sql":"s"}')`, 'BT400', 'cron', /minute field/);
+    await rejects(
+      `update baton.schedules set timezone = 'Nowhere/Town' where name = 'e'`,
+      'BT400',
+      'timezone',
+      /not an IANA time zone/,
+    );
+    assert.deepEqual(await db.query(table), before);
+    assert.deepEqual(await db.query(`select name from baton.schedules where name = 'x'`), []);
   });
 
   it('accepts macros, names, 6 fields and IANA zones', async () => {
@@ -278,11 +298,22 @@ describe('validation names the field', () => {
       ['m4', '*/5 * * * * *', 'Australia/Lord_Howe'],
       ['m5', '0 0 ? * 7', 'Europe/London'],
     ]) {
-      await db.query(
-        `select baton.schedule($1, $2, 'sql', '{"sql":"select 1"}', jsonb_build_object('timezone', $3::text))`,
+      const stored = await db.one(
+        `select cron, timezone from baton.schedule($1, $2, 'sql', '{"sql":"select 1"}', jsonb_build_object('timezone', $3::text))`,
         [name, spec, tz],
       );
+      assert.deepEqual(stored, { cron: spec, timezone: tz });
     }
+    // And they plan: the next two fires of each, that far apart.
+    const gap = async (name: string) => {
+      const [a, b] = await db.query<{ fire_at: Date }>(`select fire_at from baton.preview($1, 2)`, [name]);
+      return b!.fire_at.getTime() - a!.fire_at.getTime();
+    };
+    assert.equal(await gap('m1'), 3_600_000);
+    assert.ok((await gap('m2')) >= 365 * 86_400_000);
+    assert.ok((await gap('m3')) >= 86_400_000);
+    assert.equal(await gap('m4'), 5_000);
+    assert.ok(Math.abs((await gap('m5')) - 7 * 86_400_000) <= 3_600_000, 'a week, give or take a DST hour');
   });
 });
 

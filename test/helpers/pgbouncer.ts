@@ -70,7 +70,8 @@ export async function startPgbouncer(targetUrl: string, poolMode: 'transaction' 
     url: url.toString(),
     async stop() {
       if (child.exitCode === null) {
-        child.kill('SIGINT');
+        // SIGTERM: immediate shutdown (SIGINT would wait for every client to leave).
+        child.kill('SIGTERM');
         await once(child, 'exit');
       }
       rmSync(dir, { recursive: true, force: true });

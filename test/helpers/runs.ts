@@ -1,3 +1,5 @@
+import assert from 'node:assert/strict';
+
 import type { QueryResultRow } from 'pg';
 
 import type { TestDatabase } from './db.ts';
@@ -56,5 +58,43 @@ export async function jobsLeft(db: TestDatabase, runId: string): Promise<number>
   }).catch(count);
 }
 
+/**
+ * Starts a retry now: graphile-worker backs off exp(attempts) seconds before the next attempt,
+ * and such a job is found by polling, which the tests turn off. Once graphile-worker has
+ * released the failed job, brings it forward and wakes the workers.
+ */
+export async function retryNow(db: TestDatabase, runId: string): Promise<void> {
+  const key = `baton:run:${runId}`;
+  await waitFor(
+    'graphile-worker to release the failed job',
+    async () =>
+      (
+        await db.query(`select 1 from graphile_worker.jobs where key = $1 and attempts >= 1 and locked_at is null`, [
+          key,
+        ])
+      ).length === 1,
+  );
+  await db.query(`update graphile_worker._private_jobs set run_at = now() where key = $1`, [key]);
+  await db.query(`select pg_notify('jobs:insert', '{"r":0}')`);
+}
+
 /** A baton.runs row as pg returns it (columns as named in SQL). */
 export type RunRow = QueryResultRow;
+
+/** A schedule's runs, oldest fire first, with late_by in milliseconds. */
+export function runsOf(db: TestDatabase, name: string): Promise<RunRow[]> {
+  return db.query(
+    `select *, extract(epoch from late_by) * 1000 as late_by_ms from baton.runs where schedule_name = $1 order by fire_at`,
+    [name],
+  );
+}
+
+/** Asserts that the instants are consecutive whole seconds: none missing, none twice. */
+export function assertEachSecondOnce(instants: Date[], message = 'each second once: none missing, none twice'): void {
+  const seconds = instants.map((at) => at.getTime() / 1000);
+  assert.deepEqual(
+    seconds,
+    seconds.map((_, index) => seconds[0]! + index),
+    message,
+  );
+}
