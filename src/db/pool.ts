@@ -48,10 +48,9 @@ export function createConnections(
   const clientConfig: pg.ClientConfig = { ...(pool as pg.Pool & { options: pg.PoolConfig }).options };
   return {
     get pool() {
-      if (!pool) {
-        closing = false;
-        pool = owned();
-      }
+      // In use again after close(): its failures are worth a warning again.
+      closing = false;
+      pool ??= owned();
       return pool;
     },
     async close() {
