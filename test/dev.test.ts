@@ -1,0 +1,53 @@
+// `baton dev`, the README's first command, as a newcomer runs it: no DATABASE_URL, so it starts
+// an embedded Postgres, migrates, runs scheduler and worker, fires the demo schedule and prints
+// each run; Ctrl-C (SIGTERM here) stops it all, Postgres included.
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, it } from 'node:test';
+
+import getPort from 'get-port';
+
+import { spawnBaton } from './helpers/baton-process.ts';
+import { waitFor } from './helpers/wait.ts';
+
+// Not a mkdtemp directory: as root the server runs as `postgres`, which could not enter it.
+const dataDir = join(tmpdir(), `baton-dev-test-${process.pid}`);
+after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+it('starts everything on an embedded Postgres, fires the demo, and stops on SIGTERM', { timeout: 60_000 }, async () => {
+  const port = await getPort();
+  const dev = spawnBaton(['dev', '--data-dir', dataDir, '--port', String(port)], { DATABASE_URL: '' });
+  try {
+    const banner = await waitFor(
+      'the banner',
+      () => dev.output.find((line) => line.includes('pgbaton dev is running')),
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    assert.ok(banner);
+    assert.ok(
+      dev.output.some((line) => line.includes(`localhost:${port}/baton`)),
+      dev.output.join('\n'),
+    );
+    const run = await waitFor(
+      'a demo run, printed',
+      () =>
+        dev.output.find((line) => /run \d+ {2}demo {2}succeeded {2}hello from pgbaton at \d\d:\d\d:\d\d/.test(line)),
+      { timeoutMs: 15_000 },
+    );
+    assert.ok(run);
+  } finally {
+    assert.equal(await dev.stop('SIGTERM'), 0, dev.output.join('\n'));
+  }
+  // Its Postgres went with it.
+  const refused = await new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(false)));
+    socket.once('error', () => resolve(true));
+  });
+  assert.ok(refused, `port ${port} still answers`);
+});
