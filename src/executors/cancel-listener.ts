@@ -1,15 +1,11 @@
 import { errorMessage } from '../core/errors.ts';
+import type { Service } from '../core/lifecycle.ts';
 import type { Logger } from '../core/logger.ts';
 import { periodic } from '../core/periodic.ts';
 import { ChannelListener } from '../db/channel-listener.ts';
 import type { Connections } from '../db/pool.ts';
 import type { Statements } from '../db/statements.ts';
 import type { ActiveRuns } from './active-runs.ts';
-
-export interface CancelListener {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
 
 /**
  * LISTENs on '<schema>:cancel' for cancels of running runs and aborts them here.
@@ -25,7 +21,7 @@ export function createCancelListener(deps: {
   activeRuns: ActiveRuns;
   logger: Logger;
   pollMs: number | undefined;
-}): CancelListener {
+}): Service {
   const { connections, schema, nodeId, statements, activeRuns, logger, pollMs } = deps;
   const catchUp = async (client: Pick<Connections['pool'], 'query'>) => {
     const { rows } = await client.query<{ id: string }>(statements.load_cancel_requests, [nodeId]);

@@ -2,11 +2,12 @@ import { EventEmitter } from 'node:events';
 
 import type { Runner, WorkerEvents } from 'graphile-worker';
 
+import type { Service } from '../core/lifecycle.ts';
 import type { Logger } from '../core/logger.ts';
 import { workerLogger } from '../db/migrate.ts';
 import type { Connections } from '../db/pool.ts';
 import { ActiveRuns } from './active-runs.ts';
-import { type CancelListener, createCancelListener } from './cancel-listener.ts';
+import { createCancelListener } from './cancel-listener.ts';
 import type { TaskDefinition } from './executor.ts';
 import { buildTaskList, type TaskWrapperDeps } from './task-wrapper.ts';
 
@@ -21,7 +22,7 @@ export interface WorkerSettings {
 /** A graphile-worker runner over the tasks this node offers, and the listener that cancels its runs. */
 export class WorkerRunner {
   #runner: Runner | undefined;
-  #cancels: CancelListener | undefined;
+  #cancels: Service | undefined;
   /** graphile-worker's pool and worker ids: what this node's jobs are locked by. */
   readonly #lockIds = new Set<string>();
 
