@@ -77,8 +77,8 @@ export class Baton {
   readonly #clock: Clock;
   #elector: Elector | undefined;
   readonly #lifecycle: Lifecycle;
-  /** What the last start() or stop() asked for (undefined: neither, or the start failed); #transition gets there. */
-  #wanted: 'started' | 'stopped' | undefined;
+  /** Whether the last start() or stop() was a start that has not failed; #transition gets there. */
+  #started = false;
   #transition: Promise<void> = Promise.resolve();
 
   constructor(options: BatonOptions) {
@@ -122,13 +122,13 @@ export class Baton {
    * connections.
    */
   start(options: StartOptions = {}): Promise<void> {
-    if (this.#wanted === 'started') return this.#transition;
-    this.#wanted = 'started';
+    if (this.#started) return this.#transition;
+    this.#started = true;
     this.#transition = this.#transition
       .catch(() => undefined)
       .then(() => this.#start(options))
       .catch((error: unknown) => {
-        this.#wanted = undefined;
+        this.#started = false;
         throw error;
       });
     return this.#transition;
@@ -139,7 +139,7 @@ export class Baton {
    * call afterwards opens a new one, which the next stop() ends). Idempotent.
    */
   stop(): Promise<void> {
-    this.#wanted = 'stopped';
+    this.#started = false;
     this.#transition = this.#transition
       .catch(() => undefined)
       .then(async () => {

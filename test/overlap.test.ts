@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import type { Baton } from '../src/baton.ts';
 import { useBaton } from './helpers/baton.ts';
 import { type TestDatabase, withClient } from './helpers/db.ts';
-import { type RunRow, runsOf } from './helpers/runs.ts';
+import { type RunRow, runsOf, runWhen } from './helpers/runs.ts';
 import { waitFor } from './helpers/wait.ts';
 
 let db: TestDatabase;
@@ -119,8 +119,7 @@ describe('cancel', () => {
   it('reaches a worker whose listener was away when the cancel went out', async () => {
     await db.query(`select baton.schedule('long-away', null, 'sql', '{"sql":"select pg_sleep(60)"}')`);
     const { run_id } = await db.one(`select baton.trigger('long-away') as run_id`);
-    const status = async () => (await db.one(`select status from baton.runs where id = $1`, [run_id])).status;
-    await waitFor('the run to start', async () => (await status()) === 'running');
+    await runWhen(db, run_id, 'to start', (run) => run.status === 'running');
     const listeners = `select pid from pg_stat_activity where datname = current_database() and application_name = 'pgbaton-cancel'`;
     const { name } = await db.one(`select current_database() as name`);
     // Keeps the listener away: no new session may join this database until allowed again
@@ -133,12 +132,12 @@ describe('cancel', () => {
     try {
       await db.query(`select pg_terminate_backend(pid) from (${listeners}) l`);
       await waitFor('the listener to be gone', async () => (await db.query(listeners)).length === 0);
-      await db.query(`select baton.cancel($1)`, [run_id]); // its NOTIFY reaches no one
-      assert.equal(await status(), 'running');
+      const cancelled = await db.one(`select (baton.cancel($1)).status`, [run_id]); // its NOTIFY reaches no one
+      assert.equal(cancelled.status, 'running');
     } finally {
       await allowConnections(true);
     }
-    await waitFor('the listener, back, to find the cancel', async () => (await status()) === 'cancelled');
+    await runWhen(db, run_id, 'to be cancelled by the listener, back', (run) => run.status === 'cancelled');
   });
 
   it('says so for a run that does not exist', async () => {
