@@ -161,6 +161,11 @@ export interface BatonProcess {
   planLoadedAt: number[];
   /** The largest VmRSS in /proc/<pid>/status, sampled every 500 ms, in MiB (0 where there is no /proc). */
   maxRssMb: number;
+  /**
+   * The longest its main thread waited for a CPU within one 100 ms sample (run_delay in /proc/<pid>/schedstat),
+   * in ms: how much of a loop stall the host's other processes account for. 0 where there is no /proc.
+   */
+  maxCpuWaitMs: number;
   exited: Promise<void>;
 }
 
@@ -192,6 +197,7 @@ export function spawnBaton(url: string, { args = ['start'], env = {} }: BatonCom
     acquiredAt: [],
     planLoadedAt: [],
     maxRssMb: 0,
+    maxCpuWaitMs: 0,
     exited,
   };
   // pino JSON lines (stdout is not a TTY): level 40 is warn. Anything else, stderr included, counts as an error.
@@ -214,7 +220,14 @@ export function spawnBaton(url: string, { args = ['start'], env = {} }: BatonCom
   };
   createInterface({ input: child.stdout! }).on('line', onLine);
   createInterface({ input: child.stderr! }).on('line', onLine);
-  const sampler = setInterval(() => (proc.maxRssMb = Math.max(proc.maxRssMb, rssMb(proc.pid))), 500).unref();
+  let ticks = 0;
+  let runDelay = runDelayMs(proc.pid);
+  const sampler = setInterval(() => {
+    const now = runDelayMs(proc.pid);
+    proc.maxCpuWaitMs = Math.max(proc.maxCpuWaitMs, now - runDelay);
+    runDelay = now;
+    if (ticks++ % 5 === 0) proc.maxRssMb = Math.max(proc.maxRssMb, rssMb(proc.pid));
+  }, 100).unref();
   void exited.then(() => clearInterval(sampler));
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
@@ -230,6 +243,15 @@ function rssMb(pid: number): number {
   try {
     const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
     return kb ? Number(kb) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** How long a process's main thread has waited for a CPU in all, in ms (0 where /proc lacks it or it is gone). */
+function runDelayMs(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6 || 0;
   } catch {
     return 0;
   }
@@ -355,9 +377,16 @@ export async function leadsTaken(db: pg.Client): Promise<number> {
 export function processFigures(proc: BatonProcess, who: string, stall: number | null, stallTarget?: Check): Figure[] {
   return [
     fig(`${who}: longest event-loop stall`, stall, ' ms', 'nodes.loop_delay_max_ms at its last heartbeat', stallTarget),
+    cpuWaitFigure(proc, who),
     fig(`${who}: max RSS`, proc.maxRssMb, ' MiB', 'VmRSS in /proc/<pid>/status, sampled every 500 ms'),
     fig(`${who}: warnings/errors logged`, proc.warnings.length, '', 'pino lines at level ≥ 40, and stderr'),
   ];
+}
+
+/** Beside a loop stall: the part of it the process spent waiting for a CPU that others held. */
+export function cpuWaitFigure(proc: BatonProcess, who: string): Figure {
+  const how = 'the most its main thread waited for a CPU in one 100 ms sample (run_delay, /proc/<pid>/schedstat)';
+  return fig(`${who}: longest wait for a CPU`, proc.maxCpuWaitMs, ' ms', how);
 }
 
 /** What each process logged at warn or above: one line per distinct message, with its count and first error. */

@@ -16,6 +16,7 @@ import {
   cleanups,
   cleanUpTo,
   clockOffset,
+  cpuWaitFigure,
   createDatabase,
   epochMs,
   fig,
@@ -264,6 +265,7 @@ async function standby(ctx: Ctx, url: string, db: pg.Client, a: BatonProcess, b:
     fig('leader changes', (await leadsTaken(db)) - 1, '', "'leader:acquired' in baton.events beyond A's", none),
     fig('A: max RSS', a.maxRssMb, ' MiB', 'VmRSS sampled every 500 ms over its life', under(150, ' MiB')),
     fig('A: longest event-loop stall', stallA, ' ms', stallHow, under(50)),
+    cpuWaitFigure(a, 'A'),
     // The target is the leader's (its lead hangs on its loop); B's is reported, cold load included.
     fig('B (standby): longest event-loop stall', stallB, ' ms', stallHow),
     fig('B: max RSS', b.maxRssMb, ' MiB', 'VmRSS sampled every 500 ms'),
