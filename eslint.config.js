@@ -38,7 +38,7 @@ export default tseslint.config(
     },
   },
   forbid(['src/*/**'], [compositionRoot], ['src/cli/**']),
-  forbid(['src/schedules/**', 'src/runs/**', 'src/db/**'], [compositionRoot, noPlanner]),
+  forbid(['src/schedules/**', 'src/runs/**', 'src/db/**', 'src/dispatch/**'], [compositionRoot, noPlanner]),
   forbid(['src/executors/**'], [compositionRoot, noScheduler]),
   forbid(['src/core/**'], [[['../*'], 'core is the leaf kernel: it imports nothing internal']]),
   { files: ['test/**', 'bench/**'], rules: { '@typescript-eslint/no-non-null-assertion': 'off' } },

@@ -15,4 +15,4 @@ set
   result = $9,
   error = case when $2 = 'cancelled' then coalesce(error, $10) else $10 end
 where id = $1 and status = 'running'
-returning id, schedule_name, task, status, fire_at, attempt, exit_code, stdout, stderr, error
+returning status

@@ -7,13 +7,13 @@ set status = 'running', attempt = $2, worker_id = $3, started_at = now(), finish
 where id = $1 and status in ('pending', 'running')
 returning
   id,
-  schedule_name,
+  schedule_name as "scheduleName",
   task,
   payload,
-  fire_at,
-  max_attempts,
+  fire_at as "fireAt",
+  max_attempts as "maxAttempts",
   owner,
   extract(epoch from least(
     timeout,
     case when task in ('shell', 'http') then :SCHEMA._payload_timeout(payload) end
-  ))::float8 * 1000 as timeout_ms
+  ))::float8 * 1000 as "timeoutMs"

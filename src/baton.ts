@@ -13,6 +13,7 @@ import { isMigrated, migrate } from './db/migrate.ts';
 import { type Connections, createConnections } from './db/pool.ts';
 import { schedulerRefusal, sessionsShared } from './db/session-check.ts';
 import { loadStatements, type Statements } from './db/statements.ts';
+import { Dispatcher } from './dispatch/dispatcher.ts';
 import type { TaskDefinition, TaskFunction } from './executors/executor.ts';
 import { httpTask } from './executors/http.ts';
 import { shellTask } from './executors/shell.ts';
@@ -29,6 +30,7 @@ import { Planner } from './planner/planner.ts';
 import type * as Queries from './queries.ts';
 import type { AdHocRunOptions } from './runs/run.repository.ts';
 import type { Run, RunStatus } from './runs/run.table.ts';
+import { createRunFeed } from './runs/run-feed.ts';
 import { RunPruner } from './runs/run-pruner.ts';
 import { warmUpCron } from './schedules/cron.ts';
 import type { Schedule, ScheduleOptions } from './schedules/schedule.table.ts';
@@ -166,6 +168,8 @@ export class Baton {
     const registry = this.#registry(roles, runner);
     await this.#lifecycle.start([
       registry,
+      // Before the worker, so this node sees its own runs move. LISTEN needs a session of its own.
+      ...(shared ? [] : [this.#runFeed()]),
       // Publish the ids its jobs are locked by as soon as it has them.
       ...(runner ? [runner, step(() => registry.refresh())] : []),
       ...(scheduler ? this.#schedulerServices() : []),
@@ -178,18 +182,27 @@ export class Baton {
   }
 
   #workerRunner(sharedSessions: boolean): WorkerRunner {
-    const { config, events, nodeId } = this;
+    const { config, nodeId } = this;
     return new WorkerRunner({
       schema: config.schema,
       connections: this.#connections,
       pool: this.#connections.pool,
       statements: this.#statements,
       nodeId,
-      events,
       tasks: this.#tasks,
       settings: { workerSchema: config.workerSchema, ...config.worker, sharedSessions },
       output: { limitBytes: config.worker.outputLimitBytes, flushMs: config.worker.outputFlushMs },
       logger: this.#logger('worker'),
+    });
+  }
+
+  #runFeed(): Service {
+    const { config, events } = this;
+    return createRunFeed({
+      connections: this.#connections,
+      schema: config.schema,
+      events,
+      logger: this.#logger('feed'),
     });
   }
 
@@ -228,6 +241,7 @@ export class Baton {
       pool,
       statements,
       elector,
+      dispatcher: new Dispatcher({ pool, statements, fence: () => elector.fence() }),
       clock: this.#clock,
       settings: config.scheduler,
       logger: this.#logger('planner'),

@@ -443,6 +443,32 @@ describe('the fire function', () => {
     await rejects(`select * from baton.fire('[]', '[]', ${self})`, 'BT409', undefined, /does not hold the leader lock/);
   });
 
+  it('publishes a plan with no fires (the only writer of schedule_state), fenced like a fire', async () => {
+    const { id } = await db.one(`select id from baton.schedule('published', '0 3 * * *', 'sql', '{"sql":"select 1"}')`);
+    await db.query(
+      `insert into baton.schedule_state (schedule_id, next_fire_at, last_fire_at) values ($1, '2030-01-01T03:00:00Z', '2029-12-31T03:00:00Z')`,
+      [id],
+    );
+    const plan = JSON.stringify([{ schedule_id: id, next_fire_at: '2030-01-02T03:00:00Z' }]);
+    const state = () =>
+      db.one(`select next_fire_at, last_fire_at from baton.schedule_state where schedule_id = $1`, [id]);
+    await assert.rejects(db.query(`select * from baton.fire('[]', $1, ${self})`, [plan]), { code: 'BT409' });
+    assert.equal(
+      (await state()).next_fire_at.toISOString(),
+      '2030-01-01T03:00:00.000Z',
+      'a refused plan writes nothing',
+    );
+    await db.query('select pg_advisory_lock(baton.leader_lock_key())');
+    try {
+      assert.deepEqual(await db.query(`select * from baton.fire('[]', $1, ${self})`, [plan]), []);
+    } finally {
+      await db.query('select pg_advisory_unlock(baton.leader_lock_key())');
+    }
+    const published = await state();
+    assert.equal(published.next_fire_at.toISOString(), '2030-01-02T03:00:00.000Z');
+    assert.equal(published.last_fire_at.toISOString(), '2029-12-31T03:00:00.000Z', 'no fire: last_fire_at stays');
+  });
+
   it('fires from any session while the one it names holds the lock; a reused pid does not pass', async () => {
     await withClient(db.url, async (lock) => {
       const { rows } = await lock.query<{ pid: number; started: string }>(

@@ -2,18 +2,31 @@ import { EventEmitter } from 'node:events';
 
 import type { Logger } from './logger.ts';
 
-/** A run as the events report it. */
-export interface RunSummary {
+export type RunStatus =
+  'pending' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'skipped' | 'missed';
+export type RunKind = 'scheduled' | 'manual' | 'adhoc';
+
+/** One change of one run, as the runs triggers announce it (migrations/0013_run_feed.sql). */
+export interface RunChange {
+  /** insert: the run was created; status: its status moved; output: its stdout or stderr grew. */
+  change: 'insert' | 'status' | 'output';
   id: string;
-  scheduleName: string;
+  scheduleId: string | null;
+  /** The schedule's name; null when it is over 200 characters (read the run). */
+  schedule: string | null;
   task: string;
-  status: string;
-  fireAt: Date;
+  kind: RunKind;
+  status: RunStatus;
   attempt: number;
-  exitCode: number | null;
-  stdout: string | null;
-  stderr: string | null;
-  error: string | null;
+}
+
+/** The runs one statement created when it created more than 100 (a burst's fire): counted, not listed. */
+export interface RunBatch {
+  /** The new runs' ids lie between these (other statements' runs may too). */
+  firstId: string;
+  lastId: string;
+  count: number;
+  runs: Array<{ task: string; status: RunStatus; count: number }>;
 }
 
 /** A session holding one of pgbaton's advisory locks without a node's rights (the lock_squatters view). */
@@ -38,8 +51,10 @@ export interface BatonEventMap {
   'lock:released': LockSquatter;
   /** One fire statement: the runs it created, counted by status (a burst's are thousands: no row each). */
   'fire:enqueued': { runs: Record<string, number>; latencyMs: number };
-  'run:started': { runId: string; task: string; attempt: number };
-  'run:finished': RunSummary;
+  /** From the run feed: a run created, or its status or output moved, on any node or in SQL. */
+  'run:changed': RunChange;
+  /** From the run feed: the runs of one statement that created more than 100. */
+  'runs:created': RunBatch;
 }
 
 export type BatonEventName = keyof BatonEventMap;

@@ -26,10 +26,13 @@ export class ChannelListener {
     },
   ) {}
 
+  /** Resolves once the first session listens (and has caught up), or the listener stops. */
   async start(): Promise<void> {
     if (this.#loop) return;
     const { connections, name, channel, logger, onNotification, onConnect } = this.deps;
     let connects = 0;
+    let listening: () => void = () => undefined;
+    const firstListen = new Promise<void>((resolve) => (listening = resolve));
     this.#loop = runSessionLoop({
       name,
       connections,
@@ -39,10 +42,12 @@ export class ChannelListener {
         session.client.on('notification', (message) => onNotification(message.payload ?? ''));
         await session.client.query(`listen ${quoteIdent(channel)}`);
         await onConnect(session.client, connects++ > 0);
+        listening();
         const broken = await untilBrokenOrStopped(session);
         if (broken) logger.warn({ err: broken.message, channel }, 'listener lost its connection');
       },
     });
+    await Promise.race([firstListen, this.#loop]);
   }
 
   async stop(): Promise<void> {

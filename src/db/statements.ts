@@ -6,7 +6,6 @@ const statementNames = [
   'count_schedules',
   'load_fire_cursors',
   'fire',
-  'save_plan',
   'start_run',
   'save_output',
   'finish_run',

@@ -1,14 +1,7 @@
 import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import type { RunOutput } from '../runs/run-attempts.ts';
 import { OutputTail } from './output-tail.ts';
-
-/** A run's output as stored: the kept tails and the bytes each stream produced in all. */
-export interface OutputSnapshot {
-  stdout: string;
-  stderr: string;
-  stdoutBytes: number;
-  stderrBytes: number;
-}
 
 /**
  * The stdout and stderr of one attempt, kept as capped tails and saved every
@@ -26,7 +19,7 @@ export class RunOutputCapture {
     private readonly options: {
       limitBytes: number;
       flushMs: number;
-      save: (snapshot: OutputSnapshot) => Promise<unknown>;
+      save: (snapshot: RunOutput) => Promise<unknown>;
       logger: Logger;
     },
   ) {
@@ -39,7 +32,7 @@ export class RunOutputCapture {
   }
 
   /** Stops saving; what the attempt wrote, for its final record. */
-  async stop(): Promise<OutputSnapshot> {
+  async stop(): Promise<RunOutput> {
     clearInterval(this.#timer);
     await this.#saving;
     return this.#snapshot();
@@ -58,7 +51,7 @@ export class RunOutputCapture {
       .finally(() => (this.#saving = undefined));
   }
 
-  #snapshot(): OutputSnapshot {
+  #snapshot(): RunOutput {
     return {
       stdout: this.stdout.toString(),
       stderr: this.stderr.toString(),

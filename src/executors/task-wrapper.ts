@@ -1,47 +1,18 @@
 import type { JobHelpers, TaskList } from 'graphile-worker';
 
 import { errorMessage, isConnectionError } from '../core/errors.ts';
-import type { BatonEvents } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import { after, backoffMs, sleep } from '../core/sleep.ts';
-import type { Pool } from '../db/pool.ts';
-import type { Statements } from '../db/statements.ts';
+import type { RunAttempts } from '../runs/run-attempts.ts';
 import type { ActiveRuns } from './active-runs.ts';
 import { RunAbortedError, type TaskDefinition, TaskFailedError, type TaskOutcome } from './executor.ts';
 import { RunOutputCapture } from './run-output.ts';
 
-interface StartedRun {
-  id: string;
-  schedule_name: string;
-  task: string;
-  payload: Record<string, unknown>;
-  fire_at: Date;
-  max_attempts: number;
-  timeout_ms: number | null;
-  owner: string;
-}
-
-interface FinishedRun {
-  id: string;
-  schedule_name: string;
-  task: string;
-  status: string;
-  fire_at: Date;
-  attempt: number;
-  exit_code: number | null;
-  stdout: string | null;
-  stderr: string | null;
-  error: string | null;
-}
-
 export interface TaskWrapperDeps {
   schema: string;
   activeRuns: ActiveRuns;
-  pool: Pool;
-  statements: Statements;
-  nodeId: string;
+  attempts: RunAttempts;
   logger: Logger;
-  events: BatonEvents;
   output: { limitBytes: number; flushMs: number };
 }
 
@@ -69,43 +40,32 @@ export function buildTaskList(tasks: ReadonlyMap<string, TaskDefinition>, deps: 
  * so graphile-worker retries it with backoff; the last attempt completes the job.
  */
 async function runAttempt(task: TaskDefinition, payload: unknown, helpers: JobHelpers, deps: TaskWrapperDeps) {
-  const { pool, statements, nodeId, events } = deps;
+  const { attempts } = deps;
   const runId = String((payload as { run_id?: unknown }).run_id);
   const attempt = helpers.job.attempts;
   const logger = deps.logger.child({ runId, attempt });
-  const { rows } = await untilConnected(logger, 'mark the run running', () =>
-    pool.query<StartedRun>(statements.start_run, [runId, attempt, nodeId]),
-  );
-  const run = rows[0];
+  const run = await untilConnected(logger, 'mark the run running', () => attempts.start(runId, attempt));
   if (!run) {
     logger.info('run is no longer pending (cancelled or finished); job dropped');
     return;
   }
-  events.emit('run:started', { runId, task: run.task, attempt });
 
   const controller = deps.activeRuns.register(runId);
   const cancelTimeout =
-    run.timeout_ms !== null
-      ? after(run.timeout_ms, () =>
-          controller.abort(new RunAbortedError(`timed out after ${run.timeout_ms} ms`, 'timed_out')),
+    run.timeoutMs !== null
+      ? after(run.timeoutMs, () =>
+          controller.abort(new RunAbortedError(`timed out after ${run.timeoutMs} ms`, 'timed_out')),
         )
       : undefined;
   deps.activeRuns.abortAllOn(helpers.abortSignal);
   const output = new RunOutputCapture({
     ...deps.output,
     logger,
-    save: (snapshot) =>
-      pool.query(statements.save_output, [
-        runId,
-        snapshot.stdout,
-        snapshot.stderr,
-        snapshot.stdoutBytes,
-        snapshot.stderrBytes,
-      ]),
+    save: (snapshot) => attempts.saveOutput(runId, snapshot),
   });
   output.start();
 
-  let status: string;
+  let status: 'succeeded' | RunAbortedError['status'];
   let outcome: TaskOutcome = {};
   let error: string | null = null;
   let retryable = true;
@@ -113,11 +73,11 @@ async function runAttempt(task: TaskDefinition, payload: unknown, helpers: JobHe
     outcome =
       (await task.run(run.payload, {
         runId,
-        scheduleName: run.schedule_name,
-        fireAt: run.fire_at,
+        scheduleName: run.scheduleName,
+        fireAt: run.fireAt,
         attempt,
         owner: run.owner,
-        timeoutMs: run.timeout_ms,
+        timeoutMs: run.timeoutMs,
         signal: controller.signal,
         logger,
         stdout: output.stdout,
@@ -138,37 +98,18 @@ async function runAttempt(task: TaskDefinition, payload: unknown, helpers: JobHe
   }
   const captured = await output.stop();
 
-  const retry = retryable && status !== 'succeeded' && status !== 'cancelled' && attempt < run.max_attempts;
-  const { rows: finished } = await untilConnected(logger, 'record the outcome', () =>
-    pool.query<FinishedRun>(statements.finish_run, [
-      runId,
-      retry ? 'pending' : status,
-      outcome.exitCode ?? null,
-      outcome.signal ?? null,
-      captured.stdout,
-      captured.stderr,
-      captured.stdoutBytes,
-      captured.stderrBytes,
-      outcome.result === undefined ? null : JSON.stringify(outcome.result),
+  const retry = retryable && status !== 'succeeded' && status !== 'cancelled' && attempt < run.maxAttempts;
+  const ended = await untilConnected(logger, 'record the outcome', () =>
+    attempts.finish(runId, {
+      ...captured,
+      status: retry ? 'pending' : status,
+      exitCode: outcome.exitCode ?? null,
+      signal: outcome.signal ?? null,
+      result: outcome.result,
       error,
-    ]),
+    }),
   );
-  const row = finished[0];
-  if (row) {
-    logger.info({ status: row.status, schedule: row.schedule_name, error }, 'run attempt finished');
-    events.emit('run:finished', {
-      id: row.id,
-      scheduleName: row.schedule_name,
-      task: row.task,
-      status: row.status,
-      fireAt: row.fire_at,
-      attempt: row.attempt,
-      exitCode: row.exit_code,
-      stdout: row.stdout,
-      stderr: row.stderr,
-      error: row.error,
-    });
-  }
+  if (ended) logger.info({ status: ended, schedule: run.scheduleName, error }, 'run attempt finished');
   if (retry) throw new Error(error ?? 'attempt failed');
 }
 

@@ -5,7 +5,9 @@ import type { Runner, WorkerEvents } from 'graphile-worker';
 import type { Service } from '../core/lifecycle.ts';
 import type { Logger } from '../core/logger.ts';
 import { workerLogger } from '../db/migrate.ts';
-import type { Connections } from '../db/pool.ts';
+import type { Connections, Pool } from '../db/pool.ts';
+import type { Statements } from '../db/statements.ts';
+import { RunAttempts } from '../runs/run-attempts.ts';
 import { ActiveRuns } from './active-runs.ts';
 import { createCancelListener } from './cancel-listener.ts';
 import type { TaskDefinition } from './executor.ts';
@@ -27,8 +29,11 @@ export class WorkerRunner {
   readonly #lockIds = new Set<string>();
 
   constructor(
-    private readonly deps: Omit<TaskWrapperDeps, 'activeRuns'> & {
+    private readonly deps: Omit<TaskWrapperDeps, 'activeRuns' | 'attempts'> & {
       connections: Connections;
+      pool: Pool;
+      statements: Statements;
+      nodeId: string;
       tasks: ReadonlyMap<string, TaskDefinition>;
       settings: WorkerSettings;
       logger: Logger;
@@ -53,7 +58,7 @@ export class WorkerRunner {
       events,
       pgPool: connections.pool,
       schema: settings.workerSchema,
-      taskList: buildTaskList(tasks, { ...this.deps, activeRuns }),
+      taskList: buildTaskList(tasks, { ...this.deps, activeRuns, attempts: new RunAttempts(this.deps) }),
       concurrency: settings.concurrency,
       pollInterval: settings.pollIntervalMs,
       noPreparedStatements: settings.sharedSessions,

@@ -6,12 +6,12 @@ import type { BatonEvents } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Pool } from '../db/pool.ts';
 import type { Statements } from '../db/statements.ts';
+import { type Dispatcher, type FireCounts, fireJson, missedJson, stateJson } from '../dispatch/dispatcher.ts';
 import type { Elector } from '../leader/elector.ts';
 import type { ScheduleChange } from '../listener/change-listener.ts';
-import type { RunStatus } from '../runs/run.table.ts';
 import { nextFireOf, Plan, type PlanEntry, type PlanState } from '../schedules/plan.ts';
 import { planEntryFromRow, type ScheduleRow } from '../schedules/schedule-row.ts';
-import { decideDue, type MissedGap } from './policies.ts';
+import { decideDue } from './policies.ts';
 
 export interface PlannerSettings {
   misfireGraceMs: number;
@@ -70,26 +70,6 @@ interface StateCursor {
 }
 
 /**
- * One ledger row of a fire statement, as JSON: a column left out is null to the statement
- * (jsonb_populate_recordset), so a pending fire is half the bytes it would be with its nulls.
- */
-interface FireRow {
-  schedule_id: string;
-  fire_at: string;
-  status: 'pending' | 'missed';
-  reason?: string;
-  missed_through?: string;
-  missed_count?: number;
-}
-
-/** One schedule's published plan, as JSON (a left-out column is null, as above). */
-interface StateRow {
-  schedule_id: string;
-  next_fire_at?: string;
-  error?: string;
-}
-
-/**
  * Keeps the plan current on every node (a warm standby), and on the leader turns
  * due fires into ledger rows and jobs. One loop does the work in bounded steps
  * (a page of rows, a batch of fires), most urgent first, and yields to the event
@@ -134,6 +114,7 @@ export class Planner {
       pool: Pool;
       statements: Statements;
       elector: Elector;
+      dispatcher: Dispatcher;
       clock: Clock;
       settings: PlannerSettings;
       logger: Logger;
@@ -413,8 +394,7 @@ export class Planner {
   async #publish(entries: PlanEntry[]): Promise<void> {
     const changed = entries.filter((entry) => !this.#plan.isStored(entry.id));
     if (!this.deps.elector.isLeader || changed.length === 0) return;
-    const states = changed.map((entry) => stateRow(entry.id, entry));
-    await this.deps.pool.query(this.deps.statements.save_plan, [JSON.stringify(states)]);
+    await this.deps.dispatcher.publish(changed.map((entry) => stateJson(entry.id, entry)));
     // An entry is its own state: what was just written is what it plans.
     for (const entry of changed) this.#plan.markStored(entry.id, entry);
   }
@@ -458,11 +438,11 @@ export class Planner {
         // Catch-ups under misfire `all` can make many rows of one entry: the batch stays bounded in rows.
         if (fireCount >= settings.fireBatchSize) return;
         const decision = decideDue(entry, now, settings.misfireGraceMs, maxFiresPerEntry);
-        const fires = decision.fire.map((at) => JSON.stringify(fireRow(entry.id, at)));
-        for (const gap of decision.missed) fires.push(JSON.stringify(missedRow(entry.id, gap)));
+        const fires = decision.fire.map((at) => fireJson(entry.id, at));
+        for (const span of decision.missed) fires.push(missedJson(entry.id, span));
         const cursorMs = Math.max(entry.cursorMs, decision.cursorMs);
         const state = { nextMs: nextFireOf(entry, cursorMs), error: entry.error };
-        decided.push({ id: entry.id, fires, stateJson: JSON.stringify(stateRow(entry.id, state)), cursorMs, state });
+        decided.push({ id: entry.id, fires, planJson: stateJson(entry.id, state), cursorMs, state });
         fireCount += fires.length;
       });
     } catch (error) {
@@ -486,17 +466,13 @@ export class Planner {
    * refuses a value (see isRefusedValue), the batch is split until the entry it comes from
    * is found: that one is isolated, the others fire.
    */
-  async #commitFires(decided: Decided[], now: number): Promise<Array<{ status: RunStatus; runs: number }>> {
-    const { elector, statements, logger, pool } = this.deps;
+  async #commitFires(decided: Decided[], now: number): Promise<FireCounts> {
+    const { elector, dispatcher, logger } = this.deps;
     try {
-      const fence = elector.fence();
-      if (!fence) throw new Error('not the leader');
-      const { rows } = await pool.query<{ status: RunStatus; runs: number }>(statements.fire, [
-        `[${decided.flatMap((entry) => entry.fires).join(',')}]`,
-        `[${decided.map((entry) => entry.stateJson).join(',')}]`,
-        fence.pid,
-        fence.backendStart,
-      ]);
+      const rows = await dispatcher.fire(
+        decided.flatMap((entry) => entry.fires),
+        decided.map((entry) => entry.planJson),
+      );
       await inSlices(decided, ({ id, cursorMs, state }) => {
         this.#plan.advance(id, cursorMs, state);
         // Reloaded while in flight: what the statement published is already out of date.
@@ -545,10 +521,10 @@ export class Planner {
 /** One entry's part of a fire statement: its ledger rows and its advanced plan. */
 interface Decided {
   id: string;
-  /** Ledger rows (FireRow), as JSON. */
+  /** Its ledger rows (fireJson, missedJson). */
   fires: string[];
-  /** Its StateRow, as JSON. */
-  stateJson: string;
+  /** Its advanced plan (stateJson). */
+  planJson: string;
   cursorMs: number;
   state: PlanState;
 }
@@ -576,26 +552,4 @@ async function inSlices<T>(items: readonly T[], fn: (item: T) => void): Promise<
     }
     fn(item);
   }
-}
-
-function fireRow(scheduleId: string, at: number): FireRow {
-  return { schedule_id: scheduleId, fire_at: new Date(at).toISOString(), status: 'pending' };
-}
-
-function missedRow(scheduleId: string, gap: MissedGap): FireRow {
-  return {
-    schedule_id: scheduleId,
-    fire_at: new Date(gap.firstMs).toISOString(),
-    status: 'missed',
-    reason: gap.reason,
-    missed_through: new Date(gap.lastMs).toISOString(),
-    missed_count: gap.count ?? undefined,
-  };
-}
-
-function stateRow(scheduleId: string, state: PlanState): StateRow {
-  const row: StateRow = { schedule_id: scheduleId };
-  if (state.nextMs !== null) row.next_fire_at = new Date(state.nextMs).toISOString();
-  if (state.error !== null) row.error = state.error;
-  return row;
 }

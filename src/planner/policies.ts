@@ -1,19 +1,12 @@
+import type { MissedSpan } from '../dispatch/dispatcher.ts';
 import { jitterOf, nextFireOf, type PlanEntry } from '../schedules/plan.ts';
 import { countFires, lastFireBetween, type Timing } from '../schedules/timing.ts';
 
-/** Consecutive fires recorded as one `missed` row: "why didn't it fire?" without a row per second. */
-export interface MissedGap {
-  firstMs: number;
-  lastMs: number;
-  /** How many fires the gap held, where that is arithmetic; null for cron. */
-  count: number | null;
-  reason: string;
-}
-
+/** What a due entry does now: the fires it enqueues and the spans it records as missed. */
 export interface DueDecision {
   /** Instants to enqueue, oldest first. */
   fire: number[];
-  missed: MissedGap[];
+  missed: MissedSpan[];
   /** Every fire up to this instant is decided: the entry's new cursor. */
   cursorMs: number;
 }
@@ -31,7 +24,7 @@ export interface DueDecision {
 export function decideDue(entry: PlanEntry, now: number, graceMs: number, maxFires: number): DueDecision {
   const timing = entry.timing;
   if (timing === null || entry.nextMs === null) return { fire: [], missed: [], cursorMs: entry.cursorMs };
-  const missed: MissedGap[] = [];
+  const missed: MissedSpan[] = [];
   let next: number | null = entry.nextMs;
   let cursorMs = entry.cursorMs;
   const windowMs = Math.max(entry.catchupWindowMs, graceMs);
@@ -92,7 +85,7 @@ function lastFireBefore(entry: PlanEntry, timing: Timing, firstMs: number, befor
   return lastFireBetween(timing, firstMs - 1, Math.min(beforeMs - 1, entry.endsAtMs ?? Infinity)) ?? firstMs;
 }
 
-function gapOf(timing: Timing, firstMs: number, lastMs: number, reason: string): MissedGap {
+function gapOf(timing: Timing, firstMs: number, lastMs: number, reason: string): MissedSpan {
   return { firstMs, lastMs, count: countFires(timing, firstMs, lastMs), reason };
 }
 

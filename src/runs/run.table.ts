@@ -1,14 +1,15 @@
 import type { Generated, Selectable } from 'kysely';
 
-export type RunStatus =
-  'pending' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'skipped' | 'missed';
+import type { RunKind, RunStatus } from '../core/events.ts';
+
+export type { RunKind, RunStatus };
 
 /** baton.runs as Kysely sees it (camelCase through CamelCasePlugin; intervals as text). */
 export interface RunsTable {
   id: Generated<string>;
   scheduleId: string | null;
   scheduleName: string;
-  kind: 'scheduled' | 'manual' | 'adhoc';
+  kind: RunKind;
   fireAt: Date;
   status: Generated<RunStatus>;
   reason: string | null;

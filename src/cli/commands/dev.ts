@@ -2,9 +2,11 @@ import { resolve } from 'node:path';
 
 import type { Command } from 'commander';
 
+import type { Baton } from '../../baton.ts';
 import { BatonError } from '../../core/errors.ts';
-import type { RunSummary } from '../../core/events.ts';
+import type { RunChange } from '../../core/events.ts';
 import type { EmbeddedServer } from '../../dev/embedded.ts';
+import { isFinal, type Run } from '../../runs/run.table.ts';
 import { batonFor, commandConfig, type GlobalOptions, untilSignal, wrapHandler } from '../runtime.ts';
 
 interface DevOptions {
@@ -72,7 +74,7 @@ export function registerDev(program: Command): void {
           await untilSignal(
             async () => {
               await baton.migrate();
-              baton.events.on('run:finished', printRun);
+              baton.events.on('run:changed', (change) => void printFinished(baton, change));
               await baton.start();
               if (options.demo && !(await baton.getSchedule(demo.name))) {
                 await baton.schedule(
@@ -115,9 +117,13 @@ function printBanner(url: string, schema: string, withDemo: boolean, dataDir: st
   );
 }
 
-function printRun(run: RunSummary): void {
+/** A run that ended, wherever it ran, with the last line of its output or its error (from the run feed). */
+async function printFinished(baton: Baton, change: RunChange): Promise<void> {
+  if (change.change === 'output' || !isFinal(change.status)) return;
+  const run: Run | undefined = await baton.getRun(change.id).catch(() => undefined);
+  if (!run) return;
   const output = (run.stdout ?? '').trim().split('\n').at(-1) ?? '';
-  const detail = run.status === 'succeeded' ? output : (run.error ?? '');
+  const detail = run.status === 'succeeded' ? output : (run.error ?? run.reason ?? '');
   process.stdout.write(
     `${new Date().toISOString().slice(11, 23)}  run ${run.id}  ${run.scheduleName}  ${run.status}  ${detail}\n`,
   );

@@ -1,0 +1,70 @@
+import type { BatonEvents, RunBatch, RunChange, RunKind, RunStatus } from '../core/events.ts';
+import type { Logger } from '../core/logger.ts';
+import { ChannelListener } from '../db/channel-listener.ts';
+import type { Connections } from '../db/pool.ts';
+
+/**
+ * The run feed of this node: every run created and every status change, wherever it was
+ * made (a fire, SQL, the reaper, any node's worker), emitted as 'run:changed' and
+ * 'runs:created' events. It LISTENs on '<schema>:runs'; what is sent while it reconnects
+ * is lost, which it logs.
+ */
+export function createRunFeed(deps: {
+  connections: Connections;
+  schema: string;
+  events: BatonEvents;
+  logger: Logger;
+}): ChannelListener {
+  const { connections, schema, events, logger } = deps;
+  return new ChannelListener({
+    connections,
+    name: 'pgbaton-run-feed',
+    channel: `${schema}:runs`,
+    logger,
+    onNotification(payload) {
+      const parsed = parseFeed(payload);
+      if (!parsed) logger.warn({ payload: payload.slice(0, 200) }, 'ignored a malformed run notification');
+      else if ('firstId' in parsed) events.emit('runs:created', parsed);
+      else events.emit('run:changed', parsed);
+    },
+    onConnect(_client, reconnect) {
+      if (reconnect) logger.warn('run feed reconnected: run changes made while it was away were not seen');
+    },
+  });
+}
+
+const changes = new Set(['insert', 'status', 'output']);
+
+/** A notification on '<schema>:runs', typed; undefined when it is not one the triggers send. */
+export function parseFeed(payload: string): RunChange | RunBatch | undefined {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(payload) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (raw === null || typeof raw !== 'object') return undefined;
+  if (raw.change === 'batch' && Array.isArray(raw.runs)) {
+    return {
+      firstId: String(raw.first_id),
+      lastId: String(raw.last_id),
+      count: Number(raw.count),
+      runs: (raw.runs as Array<{ task: string; status: RunStatus; count: number }>).map(({ task, status, count }) => ({
+        task,
+        status,
+        count: Number(count),
+      })),
+    };
+  }
+  if (!changes.has(raw.change as string) || raw.id == null || typeof raw.status !== 'string') return undefined;
+  return {
+    change: raw.change as RunChange['change'],
+    id: String(raw.id),
+    scheduleId: raw.schedule_id == null ? null : String(raw.schedule_id),
+    schedule: typeof raw.schedule === 'string' ? raw.schedule : null,
+    task: String(raw.task),
+    kind: raw.kind as RunKind,
+    status: raw.status as RunStatus,
+    attempt: Number(raw.attempt),
+  };
+}
