@@ -1,7 +1,7 @@
 // The run feed: every run created and every status change, wherever it is made (a fire,
-// trigger, run, cancel, a worker, plain SQL), reaches every node as an event, including a
-// node that neither leads nor runs anything. A statement that creates a burst of runs
-// sends one counted notification.
+// trigger, run, cancel, a worker, the reaper, the sweep, a fire a policy skips or misses,
+// plain SQL), reaches every node as an event, including a node that neither leads nor runs
+// anything. A statement that creates a burst of runs sends one counted notification.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
@@ -90,9 +90,55 @@ describe('the run feed', () => {
     assert.equal(skipped.change, 'insert');
     assert.equal(skipped.kind, 'scheduled');
     await db.query(`select baton.pause('held')`);
+    for (const release of holds.values()) release();
   });
 
-  it('shows rows written and updated in plain SQL (a missed fire, a failure)', async () => {
+  it('shows a pending run cancelled in SQL', async () => {
+    await db.query(`select baton.schedule('nobody', null, 'feed:nobody', '{}', '{"allow_unknown_task":true}')`);
+    const runId = await idOf(`select baton.trigger('nobody') as id`);
+    await db.query('select baton.cancel($1)', [runId]);
+    assert.deepEqual(await seenOf(runId, 'status cancelled'), ['insert pending', 'status cancelled']);
+  });
+
+  it("shows the reaper failing a dead worker's run, and the sweep failing a run whose job is gone", async () => {
+    const reaped = await idOf(`select baton.trigger('nobody') as id`);
+    await db.query(
+      `insert into baton.nodes (id, roles, host, pid, version, heartbeat_at) values ('ghost', '{worker}', 'gone', 1, '0', now() - interval '1 hour')`,
+    );
+    await db.query(`update baton.runs set status = 'running', attempt = 1, worker_id = 'ghost' where id = $1`, [
+      reaped,
+    ]);
+    await db.query(`select * from baton.reap_dead_nodes('1 minute')`);
+    assert.deepEqual(await seenOf(reaped, 'status failed'), ['insert pending', 'status running', 'status failed']);
+
+    const swept = await idOf(`select baton.trigger('nobody') as id`);
+    await db.query(`select graphile_worker.remove_job('baton:run:' || $1)`, [swept]);
+    await db.query(`select baton.sweep_orphaned_runs('0 seconds')`);
+    assert.deepEqual(await seenOf(swept, 'status failed'), ['insert pending', 'status failed']);
+  });
+
+  it('shows the fires missed while no leader ran', async () => {
+    await db.query(
+      `select baton.schedule('missable', '* * * * * *', 'feed:echo', '{"say":"tick"}', '{"misfire":"skip"}')`,
+    );
+    await waitFor('a fire of missable', () => changes.some((c) => c.schedule === 'missable'));
+    await node.stop();
+    // The gap must outlast the misfire grace (1 s) by a whole fire instant.
+    const { stopped } = await db.one(`select now() as stopped`);
+    await waitFor(
+      '3 s without a leader',
+      async () => (await db.one(`select now() > $1::timestamptz + interval '3 seconds' as past`, [stopped])).past,
+      { intervalMs: 100 },
+    );
+    await node.start();
+    const missed = await waitFor('a missed fire in the feed', () =>
+      changes.find((c) => c.schedule === 'missable' && c.status === 'missed'),
+    );
+    assert.equal(missed.change, 'insert');
+    await db.query(`select baton.pause('missable')`);
+  });
+
+  it('shows rows written and updated in plain SQL', async () => {
     const scheduleId = (await db.one(`select id from baton.schedules where name = 'echo'`)).id as string;
     const missed = await idOf(
       `insert into baton.runs (schedule_id, schedule_name, kind, fire_at, status, reason, task, payload)
