@@ -6,35 +6,24 @@ import { type Config, type ConfigInput, resolveConfig } from './config/config.ts
 import { type Clock, systemClock } from './core/clock.ts';
 import { coerceError, refuseNul } from './core/errors.ts';
 import { BatonEvents } from './core/events.ts';
-import { Lifecycle, type Service, step } from './core/lifecycle.ts';
+import { Lifecycle } from './core/lifecycle.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import type { AppClient, ClientOption, Db } from './db/database.ts';
 import { isMigrated, migrate } from './db/migrate.ts';
 import { type Connections, createConnections } from './db/pool.ts';
 import { schedulerRefusal, sessionsShared } from './db/session-check.ts';
 import { loadStatements, type Statements } from './db/statements.ts';
-import { Dispatcher } from './dispatch/dispatcher.ts';
 import type { TaskDefinition, TaskFunction } from './executors/executor.ts';
-import { httpTask } from './executors/http.ts';
-import { shellTask } from './executors/shell.ts';
-import { sqlTask } from './executors/sql.ts';
-import { WorkerRunner } from './executors/worker-runner.ts';
-import { Elector } from './leader/elector.ts';
-import { LockWatch } from './leader/lock-watch.ts';
-import { createChangeListener } from './listener/change-listener.ts';
-import { NodeReaper } from './nodes/node-reaper.ts';
-import { NodeRegistry, type NodeRole } from './nodes/node-registry.ts';
+import type { Elector } from './leader/elector.ts';
+import type { NodeRole } from './nodes/node-registry.ts';
 import type { ClusterStatus } from './nodes/status.repository.ts';
 import type { CatalogTask } from './nodes/task-catalog.ts';
-import { Planner } from './planner/planner.ts';
 import type * as Queries from './queries.ts';
 import type { AdHocRunOptions } from './runs/run.repository.ts';
 import type { Run, RunStatus } from './runs/run.table.ts';
-import { createRunFeed } from './runs/run-feed.ts';
-import { RunPruner } from './runs/run-pruner.ts';
 import { warmUpCron } from './schedules/cron.ts';
 import type { Schedule, ScheduleOptions } from './schedules/schedule.table.ts';
-import { version } from './version.ts';
+import { builtInTasks, type NodeContext, nodeServices } from './services.ts';
 
 export interface BatonOptions {
   /** The host app's pool; pgBaton never ends it. */
@@ -160,123 +149,30 @@ export class Baton {
     const shared = await sessionsShared(this.#connections);
     if (shared && scheduler) throw schedulerRefusal(shared);
     if (shared)
-      this.#logger('worker').warn({ seen: shared }, 'behind a transaction-mode pooler: polling for jobs and cancels');
+      this.logger
+        .child({ module: 'worker' })
+        .warn({ seen: shared }, 'behind a transaction-mode pooler: polling for jobs and cancels');
     // Start-up work (30-50 ms), done before the registry measures the event loop and before
     // the node can lead: it never delays a heartbeat or a fire.
     if (scheduler) warmUpCron();
-    const runner = worker ? this.#workerRunner(shared !== undefined) : undefined;
-    const registry = this.#registry(roles, runner);
-    await this.#lifecycle.start([
-      registry,
-      // Before the worker, so this node sees its own runs move. LISTEN needs a session of its own.
-      ...(shared ? [] : [this.#runFeed()]),
-      // Publish the ids its jobs are locked by as soon as it has them.
-      ...(runner ? [runner, step(() => registry.refresh())] : []),
-      ...(scheduler ? this.#schedulerServices() : []),
-    ]);
+    const { services, elector } = nodeServices(this.#context(), { roles, sharedSessions: shared !== undefined });
+    this.#elector = elector;
+    await this.#lifecycle.start(services);
     this.logger.info({ roles, tasks: worker ? [...this.#tasks.keys()] : [] }, 'pgbaton started');
   }
 
-  #logger(module: string): Logger {
-    return this.logger.child({ module });
-  }
-
-  #workerRunner(sharedSessions: boolean): WorkerRunner {
-    const { config, nodeId } = this;
-    return new WorkerRunner({
-      schema: config.schema,
+  #context(): NodeContext {
+    const { config, events, nodeId, logger } = this;
+    return {
+      config,
+      events,
+      nodeId,
+      logger,
       connections: this.#connections,
-      pool: this.#connections.pool,
       statements: this.#statements,
-      nodeId,
-      tasks: this.#tasks,
-      settings: { workerSchema: config.workerSchema, ...config.worker, sharedSessions },
-      output: { limitBytes: config.worker.outputLimitBytes, flushMs: config.worker.outputFlushMs },
-      logger: this.#logger('worker'),
-    });
-  }
-
-  #runFeed(): Service {
-    const { config, events } = this;
-    return createRunFeed({
-      connections: this.#connections,
-      schema: config.schema,
-      events,
-      logger: this.#logger('feed'),
-    });
-  }
-
-  #registry(roles: NodeRole[], runner: WorkerRunner | undefined): NodeRegistry {
-    const { config, events, nodeId } = this;
-    return new NodeRegistry({
-      pool: this.#connections.pool,
-      statements: this.#statements,
-      nodeId,
-      roles,
-      tasks: runner ? [...this.#tasks].map(([name, task]) => ({ name, description: task.description ?? null })) : [],
-      lockIds: () => runner?.lockIds() ?? [],
-      isLeader: () => this.#elector?.isConfirmedLeader ?? false,
-      version,
-      heartbeatMs: config.nodeHeartbeatMs,
-      events,
-      logger: this.#logger('nodes'),
-    });
-  }
-
-  /** Started in this order and stopped in reverse: the listener, then the planner (no more fires), then the elector hands over. */
-  #schedulerServices(): Service[] {
-    const { config, events, nodeId } = this;
-    const connections = this.#connections;
-    const statements = this.#statements;
-    const pool = connections.pool;
-    const elector = new Elector({
-      connections,
-      schema: config.schema,
-      nodeId,
-      settings: config.scheduler,
-      logger: this.#logger('elector'),
-      events,
-    });
-    const planner = new Planner({
-      pool,
-      statements,
-      elector,
-      dispatcher: new Dispatcher({ pool, statements, fence: () => elector.fence() }),
       clock: this.#clock,
-      settings: config.scheduler,
-      logger: this.#logger('planner'),
-      events,
-    });
-    const listener = createChangeListener({
-      connections,
-      schema: config.schema,
-      logger: this.#logger('listener'),
-      events,
-      onChange: (change) => planner.onChange(change),
-    });
-    const isLeader = () => elector.isLeader;
-    this.#elector = elector;
-    return [
-      elector,
-      planner,
-      listener,
-      new NodeReaper({
-        pool,
-        statements,
-        isLeader,
-        deadAfterMs: config.nodeDeadAfterMs,
-        intervalMs: config.nodeHeartbeatMs,
-        logger: this.#logger('reaper'),
-      }),
-      new RunPruner({ pool, statements, isLeader, settings: config.retention, logger: this.#logger('pruner') }),
-      new LockWatch({
-        pool,
-        statements,
-        intervalMs: config.nodeHeartbeatMs,
-        events,
-        logger: this.#logger('elector'),
-      }),
-    ];
+      tasks: this.#tasks,
+    };
   }
 
   // Schedule operations: the SQL API, typed. Errors arrive as BatonError, with the field named.
@@ -395,15 +291,6 @@ export class Baton {
       : (this.#db ??= queries.createDb(this.#connections.pool, this.config.schema));
     return typedErrors(operation(queries, db));
   }
-}
-
-/** The built-in tasks this node's config offers: sql unless turned off, shell only when turned on. */
-function builtInTasks(config: Config, connections: Connections): Map<string, TaskDefinition> {
-  const tasks = new Map<string, TaskDefinition>();
-  if (config.worker.sql) tasks.set('sql', sqlTask(connections, config.worker));
-  if (config.worker.shell) tasks.set('shell', shellTask(config.worker));
-  if (config.worker.httpAllow.length > 0) tasks.set('http', httpTask(config.worker));
-  return tasks;
 }
 
 /** Rejects with a BatonError (kind, field) instead of a driver error. */

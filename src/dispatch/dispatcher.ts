@@ -2,7 +2,7 @@ import type { Pool } from '../db/pool.ts';
 import type { Statements } from '../db/statements.ts';
 import type { LeaderFence } from '../leader/elector.ts';
 import type { RunStatus } from '../runs/run.table.ts';
-import type { PlanState } from '../schedules/plan.ts';
+import type { PlanState } from '../schedules/plan-entry.ts';
 
 /**
  * One ledger row of a fire statement, as JSON: a column left out is null to the statement

@@ -1,5 +1,5 @@
 import type { MissedSpan } from '../dispatch/dispatcher.ts';
-import { jitterOf, nextFireOf, type PlanEntry } from '../schedules/plan.ts';
+import { jitterOf, nextFireOf, type PlanEntry } from '../schedules/plan-entry.ts';
 import { countFires, lastFireBetween, type Timing } from '../schedules/timing.ts';
 
 /** What a due entry does now: the fires it enqueues and the spans it records as missed. */

@@ -1,4 +1,4 @@
-import type { Unplanned } from './plan.ts';
+import type { Unplanned } from './plan-entry.ts';
 import type { MisfirePolicy } from './schedule.table.ts';
 import { parseTiming, type Timing } from './timing.ts';
 

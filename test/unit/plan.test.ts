@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { jitterOf, Plan, type PlanEntry, type Unplanned } from '../../src/schedules/plan.ts';
+import { Plan } from '../../src/schedules/plan.ts';
+import { jitterOf, type PlanEntry, type Unplanned } from '../../src/schedules/plan-entry.ts';
 import { parseTiming } from '../../src/schedules/timing.ts';
 
 const base = Date.parse('2026-01-01T00:00:00Z');

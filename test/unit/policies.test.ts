@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { decideDue } from '../../src/planner/policies.ts';
-import { jitterOf, Plan, type PlanEntry } from '../../src/schedules/plan.ts';
+import { Plan } from '../../src/schedules/plan.ts';
+import { jitterOf, type PlanEntry } from '../../src/schedules/plan-entry.ts';
 import type { MisfirePolicy } from '../../src/schedules/schedule.table.ts';
 import { parseTiming, type TimingSpec } from '../../src/schedules/timing.ts';
 
