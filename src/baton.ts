@@ -149,9 +149,7 @@ export class Baton {
     const shared = await sessionsShared(this.#connections);
     if (shared && scheduler) throw schedulerRefusal(shared);
     if (shared)
-      this.logger
-        .child({ module: 'worker' })
-        .warn({ seen: shared }, 'behind a transaction-mode pooler: polling for jobs and cancels');
+      this.logger.warn({ seen: shared }, 'behind a transaction-mode pooler: worker polls for jobs and cancels');
     // Start-up work (30-50 ms), done before the registry measures the event loop and before
     // the node can lead: it never delays a heartbeat or a fire.
     if (scheduler) warmUpCron();

@@ -98,6 +98,18 @@ function dataDirFor(asked: string): string {
   return join(tmpdir(), `pgbaton-data-${key}`, basename(asked));
 }
 
+/** Creates the database on the server of `adminUrl` unless it exists. */
+async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (!rowCount) await client.query(`create database "${name.replaceAll('"', '""')}"`);
+  } finally {
+    await client.end();
+  }
+}
+
 export async function startEmbeddedPostgres({
   dataDir: askedDataDir,
   port,
@@ -139,16 +151,7 @@ export async function startEmbeddedPostgres({
     port: serverPort,
     dataDir,
     url,
-    async ensureDatabase(name) {
-      const client = new pg.Client({ connectionString: url('postgres') });
-      await client.connect();
-      try {
-        const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [name]);
-        if (!rowCount) await client.query(`create database "${name.replaceAll('"', '""')}"`);
-      } finally {
-        await client.end();
-      }
-    },
+    ensureDatabase: (name) => ensureDatabase(url('postgres'), name),
     async restart() {
       await stopLeftoverServer(dataDir);
       await server.start();

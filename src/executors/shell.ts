@@ -79,6 +79,31 @@ function childEnv(payload: ShellPayload, context: TaskContext): NodeJS.ProcessEn
   };
 }
 
+/** On abort, the process group gets SIGTERM, then SIGKILL after the grace; disarm() when the run is over. */
+function groupKiller(pid: number, signal: AbortSignal, killGraceMs: number) {
+  let killTimer: NodeJS.Timeout | undefined;
+  const kill = (sent: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sent);
+    } catch {
+      // the group is gone already
+    }
+  };
+  const onAbort = () => {
+    kill('SIGTERM');
+    killTimer = setTimeout(() => kill('SIGKILL'), killGraceMs);
+  };
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return {
+    kill,
+    disarm: () => {
+      signal.removeEventListener('abort', onAbort);
+      clearTimeout(killTimer);
+    },
+  };
+}
+
 function runShell(
   payload: ShellPayload,
   context: TaskContext,
@@ -97,23 +122,9 @@ function runShell(
     child.stdout.on('data', (chunk: Buffer) => context.stdout.write(chunk));
     child.stderr.on('data', (chunk: Buffer) => context.stderr.write(chunk));
 
-    let killTimer: NodeJS.Timeout | undefined;
-    const killGroup = (signal: NodeJS.Signals) => {
-      try {
-        process.kill(-child.pid!, signal);
-      } catch {
-        // the group is gone already
-      }
-    };
-    const onAbort = () => {
-      killGroup('SIGTERM');
-      killTimer = setTimeout(() => killGroup('SIGKILL'), killGraceMs);
-    };
-    if (context.signal.aborted) onAbort();
-    else context.signal.addEventListener('abort', onAbort, { once: true });
-
+    const group = groupKiller(child.pid!, context.signal, killGraceMs);
     child.on('error', (error) => {
-      context.signal.removeEventListener('abort', onAbort);
+      group.disarm();
       reject(new TaskFailedError(`could not start ${file}: ${error.message}`));
     });
     // 'close' waits until every holder of the pipes is done, so output of background
@@ -124,11 +135,10 @@ function runShell(
     const finish = () => {
       if (settled) return;
       settled = true;
-      context.signal.removeEventListener('abort', onAbort);
-      clearTimeout(killTimer);
+      group.disarm();
       clearTimeout(drainTimer);
       // Whatever the group left behind dies with an aborted run.
-      if (context.signal.aborted) killGroup('SIGKILL');
+      if (context.signal.aborted) group.kill('SIGKILL');
       const { exitCode, signal } = exited!;
       const outcome: TaskOutcome = { exitCode, signal };
       if (exitCode === 0) resolve(outcome);

@@ -1,7 +1,14 @@
 import { errorMessage } from '../core/errors.ts';
 import { maxTimerMs, sleep } from '../core/sleep.ts';
 import type { Client, Connections } from '../db/pool.ts';
-import { refused, RunAbortedError, type TaskDefinition, TaskFailedError } from './executor.ts';
+import {
+  refused,
+  RunAbortedError,
+  type TaskContext,
+  type TaskDefinition,
+  TaskFailedError,
+  type TaskOutcome,
+} from './executor.ts';
 
 export interface SqlSettings {
   /** Databases a run may name in payload.database: name → connection string. */
@@ -36,26 +43,10 @@ export function sqlTask(connections: Connections, settings: SqlSettings): TaskDe
     run: async (payload, context) => {
       const { sql: text, database } = payload;
       if (typeof text !== 'string' || text.trim() === '') throw refused('payload.sql must be a non-empty string');
-      // A 'default' entry routes runs that name no database (to a replica or another host, say).
-      // An own entry only: a name like "constructor" is no database.
-      const name = database === undefined ? 'default' : String(database);
-      const target = Object.hasOwn(settings.sqlDatabases, name) ? settings.sqlDatabases[name] : undefined;
-      if (database !== undefined && target === undefined) {
-        const configured = Object.keys(settings.sqlDatabases).join(', ') || 'none';
-        throw refused(
-          `payload.database: no database "${String(database)}" is configured on this worker (configured: ${configured})`,
-        );
-      }
-      const owner = context.owner;
-      const login = Object.hasOwn(settings.sqlLogins, owner) ? settings.sqlLogins[owner] : undefined;
-      const connectionString =
-        login === undefined || target === undefined ? (login ?? target) : withLogin(target, login);
+      const route = routeOf(database, context.owner, settings);
       const connect = (purpose: string) =>
-        connections.connectClient(`pgbaton:${purpose}:${context.runId}`, connectionString);
-      const client = await connectAs(owner, () => connect('run'), {
-        hasLogin: login !== undefined,
-        database: database === undefined ? 'the database' : String(database),
-      });
+        connections.connectClient(`pgbaton:${purpose}:${context.runId}`, route.connectionString);
+      const client = await connectAs(context.owner, () => connect('run'), route);
       client.on('error', () => undefined); // a session ended under the statement fails the query; that is enough
       client.on('notice', (notice) => context.stderr.write(`${notice.severity ?? 'NOTICE'}:  ${notice.message}\n`));
       // pg sets processID from the server's BackendKeyData; its types leave it out.
@@ -73,21 +64,7 @@ export function sqlTask(connections: Connections, settings: SqlSettings): TaskDe
       context.signal.addEventListener('abort', onAbort, { once: true });
       try {
         context.signal.throwIfAborted(); // aborted while connecting
-        // statement_timeout holds at most 2^31-1 ms, as a Node timer does; past that the
-        // run's own timeout (task-wrapper) cancels the statement.
-        if (context.timeoutMs !== null && context.timeoutMs <= maxTimerMs) {
-          await client.query(`select set_config('statement_timeout', $1, false)`, [
-            String(Math.ceil(context.timeoutMs)),
-          ]);
-        }
-        const result = await client.query(text);
-        const results = Array.isArray(result) ? result : [result];
-        for (const each of results) {
-          if (each.command)
-            context.stdout.write(`${each.command}${each.rowCount === null ? '' : ` ${each.rowCount}`}\n`);
-        }
-        const last = results.at(-1);
-        return { result: { command: last?.command ?? null, rowCount: last?.rowCount ?? null } };
+        return await execute(client, text, context);
       } catch (error) {
         const { code } = error as { code?: string };
         if (code === queryCanceled && /statement timeout/.test(errorMessage(error))) {
@@ -101,6 +78,46 @@ export function sqlTask(connections: Connections, settings: SqlSettings): TaskDe
       }
     },
   };
+}
+
+/** Where a run's SQL goes: the database it names (or the 'default' entry), as the owner's login where one is configured. */
+function routeOf(
+  database: unknown,
+  owner: string,
+  settings: SqlSettings,
+): { connectionString: string | undefined; hasLogin: boolean; database: string } {
+  // A 'default' entry routes runs that name no database (to a replica or another host, say).
+  // An own entry only: a name like "constructor" is no database.
+  const name = database === undefined ? 'default' : String(database);
+  const target = Object.hasOwn(settings.sqlDatabases, name) ? settings.sqlDatabases[name] : undefined;
+  if (database !== undefined && target === undefined) {
+    const configured = Object.keys(settings.sqlDatabases).join(', ') || 'none';
+    throw refused(
+      `payload.database: no database "${String(database)}" is configured on this worker (configured: ${configured})`,
+    );
+  }
+  const login = Object.hasOwn(settings.sqlLogins, owner) ? settings.sqlLogins[owner] : undefined;
+  return {
+    connectionString: login === undefined || target === undefined ? (login ?? target) : withLogin(target, login),
+    hasLogin: login !== undefined,
+    database: database === undefined ? 'the database' : String(database),
+  };
+}
+
+/** Runs the SQL under the run's time limit; each statement's command tag goes to stdout. */
+async function execute(client: Client, text: string, context: TaskContext): Promise<TaskOutcome> {
+  // statement_timeout holds at most 2^31-1 ms, as a Node timer does; past that the
+  // run's own timeout (task-wrapper) cancels the statement.
+  if (context.timeoutMs !== null && context.timeoutMs <= maxTimerMs) {
+    await client.query(`select set_config('statement_timeout', $1, false)`, [String(Math.ceil(context.timeoutMs))]);
+  }
+  const result = await client.query(text);
+  const results = Array.isArray(result) ? result : [result];
+  for (const each of results) {
+    if (each.command) context.stdout.write(`${each.command}${each.rowCount === null ? '' : ` ${each.rowCount}`}\n`);
+  }
+  const last = results.at(-1);
+  return { result: { command: last?.command ?? null, rowCount: last?.rowCount ?? null } };
 }
 
 /** A connection whose login is the run's owner; refused (and closed) if it is another role's. */

@@ -3,7 +3,7 @@ import type { JobHelpers, TaskList } from 'graphile-worker';
 import { errorMessage, isConnectionError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { after, backoffMs, sleep } from '../core/sleep.ts';
-import type { RunAttempts } from '../runs/run-attempts.ts';
+import type { RunAttempt, RunAttempts } from '../runs/run-attempts.ts';
 import type { ActiveRuns } from './active-runs.ts';
 import { RunAbortedError, type TaskDefinition, TaskFailedError, type TaskOutcome } from './executor.ts';
 import { RunOutputCapture } from './run-output.ts';
@@ -50,52 +50,13 @@ async function runAttempt(task: TaskDefinition, payload: unknown, helpers: JobHe
     return;
   }
 
-  const controller = deps.activeRuns.register(runId);
-  const cancelTimeout =
-    run.timeoutMs !== null
-      ? after(run.timeoutMs, () =>
-          controller.abort(new RunAbortedError(`timed out after ${run.timeoutMs} ms`, 'timed_out')),
-        )
-      : undefined;
-  deps.activeRuns.abortAllOn(helpers.abortSignal);
   const output = new RunOutputCapture({
     ...deps.output,
     logger,
     save: (snapshot) => attempts.saveOutput(runId, snapshot),
   });
   output.start();
-
-  let status: 'succeeded' | RunAbortedError['status'];
-  let outcome: TaskOutcome = {};
-  let error: string | null = null;
-  let retryable = true;
-  try {
-    outcome =
-      (await task.run(run.payload, {
-        runId,
-        scheduleName: run.scheduleName,
-        fireAt: run.fireAt,
-        attempt,
-        owner: run.owner,
-        timeoutMs: run.timeoutMs,
-        signal: controller.signal,
-        logger,
-        stdout: output.stdout,
-        stderr: output.stderr,
-      })) ?? {};
-    status = 'succeeded';
-  } catch (thrown) {
-    // An abort decides the status, whatever the task threw when it noticed.
-    const aborted = controller.signal.aborted ? (controller.signal.reason as RunAbortedError) : undefined;
-    const cause = aborted ?? (thrown instanceof RunAbortedError ? thrown : undefined);
-    outcome = thrown instanceof TaskFailedError ? thrown.outcome : {};
-    retryable = !(thrown instanceof TaskFailedError) || thrown.retry;
-    status = cause?.status ?? 'failed';
-    error = cause?.message ?? errorMessage(thrown);
-  } finally {
-    cancelTimeout?.();
-    deps.activeRuns.release(runId);
-  }
+  const { status, outcome, error, retryable } = await runTask(task, run, attempt, output, helpers, { ...deps, logger });
   const captured = await output.stop();
 
   const retry = retryable && status !== 'succeeded' && status !== 'cancelled' && attempt < run.maxAttempts;
@@ -111,6 +72,63 @@ async function runAttempt(task: TaskDefinition, payload: unknown, helpers: JobHe
   );
   if (ended) logger.info({ status: ended, schedule: run.scheduleName, error }, 'run attempt finished');
   if (retry) throw new Error(error ?? 'attempt failed');
+}
+
+/** How an attempt's task ended. */
+interface TaskEnd {
+  status: 'succeeded' | RunAbortedError['status'];
+  outcome: TaskOutcome;
+  error: string | null;
+  /** Whether another attempt may follow (a TaskFailedError can say no). */
+  retryable: boolean;
+}
+
+/** Runs the task under the run's time limit and its cancel; what it threw becomes the status. */
+async function runTask(
+  task: TaskDefinition,
+  run: RunAttempt,
+  attempt: number,
+  output: RunOutputCapture,
+  helpers: JobHelpers,
+  deps: Pick<TaskWrapperDeps, 'activeRuns' | 'logger'>,
+): Promise<TaskEnd> {
+  const controller = deps.activeRuns.register(run.id);
+  const cancelTimeout =
+    run.timeoutMs !== null
+      ? after(run.timeoutMs, () =>
+          controller.abort(new RunAbortedError(`timed out after ${run.timeoutMs} ms`, 'timed_out')),
+        )
+      : undefined;
+  deps.activeRuns.abortAllOn(helpers.abortSignal);
+  try {
+    const outcome =
+      (await task.run(run.payload, {
+        runId: run.id,
+        scheduleName: run.scheduleName,
+        fireAt: run.fireAt,
+        attempt,
+        owner: run.owner,
+        timeoutMs: run.timeoutMs,
+        signal: controller.signal,
+        logger: deps.logger,
+        stdout: output.stdout,
+        stderr: output.stderr,
+      })) ?? {};
+    return { status: 'succeeded', outcome, error: null, retryable: true };
+  } catch (thrown) {
+    // An abort decides the status, whatever the task threw when it noticed.
+    const aborted = controller.signal.aborted ? (controller.signal.reason as RunAbortedError) : undefined;
+    const cause = aborted ?? (thrown instanceof RunAbortedError ? thrown : undefined);
+    return {
+      status: cause?.status ?? 'failed',
+      outcome: thrown instanceof TaskFailedError ? thrown.outcome : {},
+      error: cause?.message ?? errorMessage(thrown),
+      retryable: !(thrown instanceof TaskFailedError) || thrown.retry,
+    };
+  } finally {
+    cancelTimeout?.();
+    deps.activeRuns.release(run.id);
+  }
 }
 
 /** How long a run's bookkeeping waits for the database to come back (a restart, a dropped connection). */

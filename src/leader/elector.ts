@@ -85,8 +85,14 @@ export class Elector {
   }
 
   async #campaign(session: Session): Promise<void> {
+    const won = await this.#waitForLock(session);
+    if (won) await this.#lead(session, won);
+  }
+
+  /** Waits on the session for the leader lock; undefined when the session ends or the node stops first. */
+  async #waitForLock(session: Session): Promise<{ lockKey: string; fence: LeaderFence } | undefined> {
     const { client } = session;
-    const { schema, settings, logger, events, nodeId } = this.deps;
+    const { schema, settings, logger } = this.deps;
     // A frozen leader stops answering; the server then ends its session and frees the lock.
     // A dead standby's lock wait is noticed by the server within the check interval.
     await client.query(
@@ -113,11 +119,16 @@ export class Elector {
         .then(() => true),
       untilBrokenOrStopped(session).then(() => false),
     ]);
-    if (!acquired) return;
+    return acquired ? { lockKey, fence: { pid, backendStart } } : undefined;
+  }
 
+  /** Leads until the lock session breaks, its heartbeat fails or moves to another backend, or the node stops. */
+  async #lead(session: Session, { lockKey, fence }: { lockKey: string; fence: LeaderFence }): Promise<void> {
+    const { client } = session;
+    const { settings, logger, events, nodeId } = this.deps;
     let lose!: (reason: Error) => void;
     const lost = new Promise<Error>((resolve) => (lose = resolve));
-    this.#leader = { client, lockKey, fence: { pid, backendStart } };
+    this.#leader = { client, lockKey, fence };
     this.#confirmedAt = Date.now();
     logger.info('acquired the leader lock');
     events.emit('leader:acquired', { nodeId });
@@ -131,7 +142,7 @@ export class Elector {
         ({ rows }) => {
           beating = false;
           // A pooler put in front of a running node would hand this client another session.
-          if (rows[0]!.pid !== pid) return lose(new Error(`the lock session moved to backend ${rows[0]!.pid}`));
+          if (rows[0]!.pid !== fence.pid) return lose(new Error(`the lock session moved to backend ${rows[0]!.pid}`));
           this.#confirmedAt = Date.now();
         },
         (error: unknown) => lose(error as Error),
