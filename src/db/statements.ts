@@ -1,3 +1,6 @@
+import type { QueryResultRow } from 'pg';
+
+import type { Pool } from './pool.ts';
 import { bindSchemas, readPackageFile, type SqlSchemas } from './sql-text.ts';
 
 /** The hand-written statements in sql/, one file each, named after what they do. */
@@ -29,4 +32,37 @@ export function loadStatements(schemas: SqlSchemas): Statements {
   return Object.fromEntries(
     statementNames.map((name) => [name, bindSchemas(readPackageFile(`sql/${name}.sql`), schemas)]),
   ) as Statements;
+}
+
+/**
+ * A statement of sql/ with named parameters: `params` names each $n in order, and Row is a
+ * row of its result. Declared in the module of its domain; its text comes from Statements.
+ */
+export interface Statement<Params, Row extends QueryResultRow> {
+  readonly name: StatementName;
+  readonly params: ReadonlyArray<keyof Params & string>;
+  /** Never set: it carries the row type. */
+  readonly row?: Row;
+}
+
+export function statement<Params, Row extends QueryResultRow = QueryResultRow>(
+  name: StatementName,
+  params: ReadonlyArray<keyof Params & string>,
+): Statement<Params, Row> {
+  return { name, params };
+}
+
+/** Runs a statement with its parameters by name, on a pool or a client; its rows. */
+export async function runStatement<Params, Row extends QueryResultRow>(
+  db: Pick<Pool, 'query'>,
+  statements: Statements,
+  { name, params }: Statement<Params, Row>,
+  values: Params,
+): Promise<Row[]> {
+  return (
+    await db.query<Row>(
+      statements[name],
+      params.map((param) => values[param]),
+    )
+  ).rows;
 }

@@ -1,5 +1,5 @@
 import type { Pool } from '../db/pool.ts';
-import type { Statements } from '../db/statements.ts';
+import { runStatement, statement, type Statements } from '../db/statements.ts';
 import type { LeaderFence } from '../leader/elector.ts';
 import type { RunStatus } from '../runs/run.table.ts';
 import type { PlanState } from '../schedules/plan-entry.ts';
@@ -35,6 +35,11 @@ export interface MissedSpan {
 
 /** What one fire statement created, by status (a burst's runs are counted, not returned). */
 export type FireCounts = Array<{ status: RunStatus; runs: number }>;
+
+const fire = statement<
+  { firesJson: string; plansJson: string; lockPid: number; lockStart: string },
+  FireCounts[number]
+>('fire', ['firesJson', 'plansJson', 'lockPid', 'lockStart']);
 
 /** A fire due at `at`, as the fire statement's JSON. */
 export function fireJson(scheduleId: string, at: number): string {
@@ -76,13 +81,12 @@ export class Dispatcher {
   async fire(fires: readonly string[], states: readonly string[]): Promise<FireCounts> {
     const fence = this.deps.fence();
     if (!fence) throw new Error('not the leader');
-    const { rows } = await this.deps.pool.query<FireCounts[number]>(this.deps.statements.fire, [
-      `[${fires.join(',')}]`,
-      `[${states.join(',')}]`,
-      fence.pid,
-      fence.backendStart,
-    ]);
-    return rows;
+    return runStatement(this.deps.pool, this.deps.statements, fire, {
+      firesJson: `[${fires.join(',')}]`,
+      plansJson: `[${states.join(',')}]`,
+      lockPid: fence.pid,
+      lockStart: fence.backendStart,
+    });
   }
 
   /** Plans alone (stateJson): a fire statement with no fires. */

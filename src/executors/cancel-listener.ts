@@ -4,8 +4,10 @@ import type { Logger } from '../core/logger.ts';
 import { periodic } from '../core/periodic.ts';
 import { ChannelListener } from '../db/channel-listener.ts';
 import type { Connections } from '../db/pool.ts';
-import type { Statements } from '../db/statements.ts';
+import { runStatement, statement, type Statements } from '../db/statements.ts';
 import type { ActiveRuns } from './active-runs.ts';
+
+const loadCancelRequests = statement<{ workerId: string }, { id: string }>('load_cancel_requests', ['workerId']);
 
 /**
  * LISTENs on '<schema>:cancel' for cancels of running runs and aborts them here.
@@ -24,7 +26,7 @@ export function createCancelListener(deps: {
 }): Service {
   const { connections, schema, nodeId, statements, activeRuns, logger, pollMs } = deps;
   const catchUp = async (client: Pick<Connections['pool'], 'query'>) => {
-    const { rows } = await client.query<{ id: string }>(statements.load_cancel_requests, [nodeId]);
+    const rows = await runStatement(client, statements, loadCancelRequests, { workerId: nodeId });
     for (const row of rows) activeRuns.cancel(row.id);
   };
   if (pollMs !== undefined) {

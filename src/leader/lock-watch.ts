@@ -3,7 +3,9 @@ import type { BatonEvents, LockSquatter } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import { periodic } from '../core/periodic.ts';
 import type { Pool } from '../db/pool.ts';
-import type { Statements } from '../db/statements.ts';
+import { runStatement, statement, type Statements } from '../db/statements.ts';
+
+const loadLockSquatters = statement<object, LockSquatter>('load_lock_squatters', []);
 
 /** What a squatter stops, by the lock it holds. */
 const blocks: Record<LockSquatter['lock'], string> = {
@@ -53,7 +55,7 @@ export class LockWatch {
     const { pool, statements, events, logger } = this.deps;
     let rows: LockSquatter[];
     try {
-      ({ rows } = await pool.query<LockSquatter>(statements.load_lock_squatters));
+      rows = await runStatement(pool, statements, loadLockSquatters, {});
     } catch (error) {
       logger.warn({ err: errorMessage(error) }, 'could not check who holds the advisory locks');
       return;

@@ -2,7 +2,13 @@ import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { periodic } from '../core/periodic.ts';
 import type { Pool } from '../db/pool.ts';
-import type { Statements } from '../db/statements.ts';
+import { runStatement, statement, type Statements } from '../db/statements.ts';
+
+const reapDeadNodes = statement<{ deadAfterMs: number }, { node_id: string; retried: number; failed: number }>(
+  'reap_dead_nodes',
+  ['deadAfterMs'],
+);
+const sweepOrphanedRuns = statement<{ olderThanMs: number }, { swept: number }>('sweep_orphaned_runs', ['olderThanMs']);
 
 /**
  * On the leader: declares dead every node silent for longer than deadAfterMs
@@ -36,14 +42,11 @@ export class NodeReaper {
     const { pool, statements, isLeader, deadAfterMs, logger } = this.deps;
     if (!isLeader()) return;
     try {
-      const { rows } = await pool.query<{ node_id: string; retried: number; failed: number }>(
-        statements.reap_dead_nodes,
-        [deadAfterMs],
-      );
-      for (const row of rows) logger.warn(row, 'declared a silent node dead');
+      const reaped = await runStatement(pool, statements, reapDeadNodes, { deadAfterMs });
+      for (const row of reaped) logger.warn(row, 'declared a silent node dead');
       // After the dead nodes' runs went back to pending: what is left has no job to finish it.
-      const swept = await pool.query<{ swept: number }>(statements.sweep_orphaned_runs, [deadAfterMs]);
-      if (swept.rows[0]!.swept > 0) logger.warn({ runs: swept.rows[0]!.swept }, 'failed runs that no job can finish');
+      const { swept } = (await runStatement(pool, statements, sweepOrphanedRuns, { olderThanMs: deadAfterMs }))[0]!;
+      if (swept > 0) logger.warn({ runs: swept }, 'failed runs that no job can finish');
     } catch (error) {
       logger.warn({ err: errorMessage(error) }, 'could not reap dead nodes');
     }

@@ -5,10 +5,47 @@ import { errorMessage } from '../core/errors.ts';
 import type { BatonEvents } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Pool } from '../db/pool.ts';
-import type { Statements } from '../db/statements.ts';
+import { runStatement, statement, type Statements } from '../db/statements.ts';
 import { describeSquatter } from '../leader/lock-watch.ts';
 
 export type NodeRole = 'scheduler' | 'worker';
+
+const publishTasks = statement<{ names: string[]; descriptions: Array<string | null> }>('publish_tasks', [
+  'names',
+  'descriptions',
+]);
+const deleteNode = statement<{ nodeId: string }>('delete_node', ['nodeId']);
+const upsertNode = statement<{
+  nodeId: string;
+  roles: NodeRole[];
+  isLeader: boolean;
+  host: string;
+  pid: number;
+  version: string;
+  tasks: string[];
+  lockIds: string[];
+  loopDelayMaxMs: number;
+  loopDelayP99Ms: number;
+}>('upsert_node', [
+  'nodeId',
+  'roles',
+  'isLeader',
+  'host',
+  'pid',
+  'version',
+  'tasks',
+  'lockIds',
+  'loopDelayMaxMs',
+  'loopDelayP99Ms',
+]);
+const insertEvent = statement<{
+  nodeId: string;
+  kind: string;
+  scheduleId: string | null;
+  runId: string | null;
+  message: string;
+  dataJson: string | null;
+}>('insert_event', ['nodeId', 'kind', 'scheduleId', 'runId', 'message', 'dataJson']);
 
 /**
  * This process's row in baton.nodes (role, leader flag, tasks, heartbeat), the
@@ -49,10 +86,10 @@ export class NodeRegistry {
     const { events, heartbeatMs, pool, statements, tasks, roles } = this.deps;
     this.#loopDelay.enable();
     if (roles.includes('worker')) {
-      await pool.query(statements.publish_tasks, [
-        tasks.map((task) => task.name),
-        tasks.map((task) => task.description),
-      ]);
+      await runStatement(pool, statements, publishTasks, {
+        names: tasks.map((task) => task.name),
+        descriptions: tasks.map((task) => task.description),
+      });
     }
     await this.#heartbeat();
     this.#timer = setInterval(() => void this.#heartbeat(), heartbeatMs);
@@ -91,7 +128,8 @@ export class NodeRegistry {
     this.#loopDelay.disable();
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
     await this.#writes;
-    await this.deps.pool.query(this.deps.statements.delete_node, [this.deps.nodeId]).catch(() => undefined);
+    const { pool, statements, nodeId } = this.deps;
+    await runStatement(pool, statements, deleteNode, { nodeId }).catch(() => undefined);
   }
 
   /** Writes this node's row now (after its worker started, say). */
@@ -111,19 +149,19 @@ export class NodeRegistry {
   async #upsert(): Promise<void> {
     const { pool, statements, nodeId, roles, tasks, lockIds, version, logger } = this.deps;
     try {
-      await pool.query(statements.upsert_node, [
+      await runStatement(pool, statements, upsertNode, {
         nodeId,
         roles,
-        this.deps.isLeader(),
-        hostname(),
-        process.pid,
+        isLeader: this.deps.isLeader(),
+        host: hostname(),
+        pid: process.pid,
         version,
-        tasks.map((task) => task.name),
-        lockIds(),
+        tasks: tasks.map((task) => task.name),
+        lockIds: lockIds(),
         // The histogram records in ns.
-        this.#loopDelay.max / 1e6,
-        this.#loopDelay.percentile(99) / 1e6,
-      ]);
+        loopDelayMaxMs: this.#loopDelay.max / 1e6,
+        loopDelayP99Ms: this.#loopDelay.percentile(99) / 1e6,
+      });
     } catch (error) {
       logger.warn({ err: errorMessage(error) }, 'node heartbeat failed');
     }
@@ -136,7 +174,14 @@ export class NodeRegistry {
   async #insertEvent(kind: string, message: string, scheduleId: string | null): Promise<void> {
     const { pool, statements, nodeId, logger } = this.deps;
     try {
-      await pool.query(statements.insert_event, [nodeId, kind, scheduleId, null, message, null]);
+      await runStatement(pool, statements, insertEvent, {
+        nodeId,
+        kind,
+        scheduleId,
+        runId: null,
+        message,
+        dataJson: null,
+      });
     } catch (error) {
       logger.warn({ err: errorMessage(error), kind }, 'could not record an event');
     }

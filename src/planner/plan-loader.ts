@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import type { BatonEvents } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Pool } from '../db/pool.ts';
-import type { Statements } from '../db/statements.ts';
+import { runStatement, statement, type Statements } from '../db/statements.ts';
 import type { Plan } from '../schedules/plan.ts';
 import type { PlanEntry } from '../schedules/plan-entry.ts';
 import { planEntryFromRow, type ScheduleRow } from '../schedules/schedule-row.ts';
@@ -24,6 +24,26 @@ const marginMs = 60_000;
 const stateSyncMs = 1_000;
 /** ... this far back: a fire statement commits within a few seconds of its start (updated_at). */
 const stateMarginMs = 5_000;
+
+/** A page of what the leader published, per schedule (sql/load_fire_cursors.sql). */
+interface FireCursorRow {
+  schedule_id: string | null;
+  last_fire_at_ms: number | null;
+  next_fire_at_ms: number | null;
+  last_error: string | null;
+  updated_at: string | null;
+  synced_at: Date;
+}
+
+const loadSchedules = statement<
+  { afterId: string; ids: string[] | null; since: Date | null; dueBy: Date | null; limit: number },
+  ScheduleRow
+>('load_schedules', ['afterId', 'ids', 'since', 'dueBy', 'limit']);
+const countSchedules = statement<object, { schedules: number; at: Date }>('count_schedules', []);
+const loadFireCursors = statement<{ at: Date | string; afterId: string; limit: number }, FireCursorRow>(
+  'load_fire_cursors',
+  ['at', 'afterId', 'limit'],
+);
 
 /** A load in pages: `soon` then `all` at a cold start (a full load), `changed` for a resync. */
 interface Load {
@@ -94,7 +114,7 @@ export class PlanLoader {
   /** Starts a load: the first is a cold start (`soon`, then `all`), later ones read what changed. */
   async beginLoad(): Promise<void> {
     const { pool, statements, plan } = this.deps;
-    const { rows } = await pool.query<{ schedules: number; at: Date }>(statements.count_schedules);
+    const rows = await runStatement(pool, statements, countSchedules, {});
     const startedAt = rows[0]!.at;
     const first = this.#syncedAt === undefined;
     plan.reserve(rows[0]!.schedules);
@@ -137,7 +157,7 @@ export class PlanLoader {
     }
     // Every row changed since the last load is in; if the counts differ, a change escaped
     // (a delete, or a transaction longer than the margin): load everything again.
-    const { rows } = await pool.query<{ schedules: number }>(statements.count_schedules);
+    const rows = await runStatement(pool, statements, countSchedules, {});
     this.#syncedAt = load.startedAt;
     if (rows[0]!.schedules === plan.size) {
       logger.debug({ changed: load.rows, ms }, 'plan resynced');
@@ -149,14 +169,13 @@ export class PlanLoader {
   }
 
   async #query(filter: { afterId?: string; ids?: string[]; since?: Date; dueBy?: Date }): Promise<ScheduleRow[]> {
-    const { rows } = await this.deps.pool.query<ScheduleRow>(this.deps.statements.load_schedules, [
-      filter.afterId ?? '0',
-      filter.ids ?? null,
-      filter.since ?? null,
-      filter.dueBy ?? null,
-      pageSize,
-    ]);
-    return rows;
+    return runStatement(this.deps.pool, this.deps.statements, loadSchedules, {
+      afterId: filter.afterId ?? '0',
+      ids: filter.ids ?? null,
+      since: filter.since ?? null,
+      dueBy: filter.dueBy ?? null,
+      limit: pageSize,
+    });
   }
 
   /** Plans a row; a planning error is reported once, when it appears, not at every load of every node. */
@@ -199,14 +218,11 @@ export class PlanLoader {
     this.#stateSyncedMs = performance.now();
     if (!since) return true;
     const cursor: StateCursor = this.#stateCursor ?? { at: new Date(since.getTime() - stateMarginMs), afterId: '0' };
-    const { rows } = await this.deps.pool.query<{
-      schedule_id: string | null;
-      last_fire_at_ms: number | null;
-      next_fire_at_ms: number | null;
-      last_error: string | null;
-      updated_at: string | null;
-      synced_at: Date;
-    }>(this.deps.statements.load_fire_cursors, [cursor.at, cursor.afterId, statePageSize]);
+    const rows = await runStatement(this.deps.pool, this.deps.statements, loadFireCursors, {
+      at: cursor.at,
+      afterId: cursor.afterId,
+      limit: statePageSize,
+    });
     // The round's clock is its first page's: what commits while it pages is read again next round.
     const roundAt = cursor.roundAt ?? rows[0]!.synced_at;
     await inSlices(rows, (row) => {

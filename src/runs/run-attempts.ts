@@ -1,5 +1,5 @@
 import type { Pool } from '../db/pool.ts';
-import type { Statements } from '../db/statements.ts';
+import { runStatement, statement, type Statements } from '../db/statements.ts';
 import type { RunStatus } from './run.table.ts';
 
 /** A run as a worker takes it for one attempt (sql/start_run.sql). */
@@ -33,6 +33,23 @@ export interface AttemptOutcome extends RunOutput {
   error: string | null;
 }
 
+const startRun = statement<{ runId: string; attempt: number; workerId: string }, RunAttempt>('start_run', [
+  'runId',
+  'attempt',
+  'workerId',
+]);
+const saveOutput = statement<{ runId: string } & RunOutput>('save_output', [
+  'runId',
+  'stdout',
+  'stderr',
+  'stdoutBytes',
+  'stderrBytes',
+]);
+const finishRun = statement<{ runId: string; resultJson: string | null } & AttemptOutcome, { status: RunStatus }>(
+  'finish_run',
+  ['runId', 'status', 'exitCode', 'signal', 'stdout', 'stderr', 'stdoutBytes', 'stderrBytes', 'resultJson', 'error'],
+);
+
 /**
  * The statements a worker moves a run with: start an attempt, save its output while it
  * runs, record how it ended. Each writes only a run that is still running (or pending,
@@ -44,29 +61,17 @@ export class RunAttempts {
   /** Marks the run running for `attempt`; undefined when it was cancelled or finished meanwhile. */
   async start(runId: string, attempt: number): Promise<RunAttempt | undefined> {
     const { pool, statements, nodeId } = this.deps;
-    return (await pool.query<RunAttempt>(statements.start_run, [runId, attempt, nodeId])).rows[0];
+    return (await runStatement(pool, statements, startRun, { runId, attempt, workerId: nodeId }))[0];
   }
 
   async saveOutput(runId: string, output: RunOutput): Promise<void> {
-    const { stdout, stderr, stdoutBytes, stderrBytes } = output;
-    await this.deps.pool.query(this.deps.statements.save_output, [runId, stdout, stderr, stdoutBytes, stderrBytes]);
+    await runStatement(this.deps.pool, this.deps.statements, saveOutput, { runId, ...output });
   }
 
   /** Records the outcome; the status the run ended with, or undefined when it no longer ran here. */
   async finish(runId: string, outcome: AttemptOutcome): Promise<RunStatus | undefined> {
-    const { pool, statements } = this.deps;
-    const { rows } = await pool.query<{ status: RunStatus }>(statements.finish_run, [
-      runId,
-      outcome.status,
-      outcome.exitCode,
-      outcome.signal,
-      outcome.stdout,
-      outcome.stderr,
-      outcome.stdoutBytes,
-      outcome.stderrBytes,
-      outcome.result === undefined ? null : JSON.stringify(outcome.result),
-      outcome.error,
-    ]);
+    const resultJson = outcome.result === undefined ? null : JSON.stringify(outcome.result);
+    const rows = await runStatement(this.deps.pool, this.deps.statements, finishRun, { runId, resultJson, ...outcome });
     return rows[0]?.status;
   }
 }

@@ -4,7 +4,16 @@ import type { Config } from '../config/config.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Pool } from '../db/pool.ts';
-import type { Statements } from '../db/statements.ts';
+import { runStatement, type Statement, statement, type Statements } from '../db/statements.ts';
+
+const pruneRuns = statement<{ perSchedule: number; days: number; batchSize: number }, { pruned: number }>(
+  'prune_runs',
+  ['perSchedule', 'days', 'batchSize'],
+);
+const pruneEvents = statement<{ days: number; batchSize: number }, { pruned: number }>('prune_events', [
+  'days',
+  'batchSize',
+]);
 
 /**
  * On the leader: keeps the history bounded (see <schema>.prune_runs and
@@ -52,16 +61,12 @@ export class RunPruner {
   }
 
   async #prune(): Promise<void> {
-    const { statements, settings, logger } = this.deps;
+    const { settings, logger } = this.deps;
+    const { runsPerSchedule: perSchedule, runsDays, eventsDays, batchSize } = settings;
     try {
       const runs =
-        settings.runsPerSchedule > 0 || settings.runsDays > 0
-          ? await this.#drain(statements.prune_runs, [settings.runsPerSchedule, settings.runsDays, settings.batchSize])
-          : 0;
-      const events =
-        settings.eventsDays > 0
-          ? await this.#drain(statements.prune_events, [settings.eventsDays, settings.batchSize])
-          : 0;
+        perSchedule > 0 || runsDays > 0 ? await this.#drain(pruneRuns, { perSchedule, days: runsDays, batchSize }) : 0;
+      const events = eventsDays > 0 ? await this.#drain(pruneEvents, { days: eventsDays, batchSize }) : 0;
       if (runs > 0 || events > 0) logger.info({ runs, events }, 'pruned history');
     } catch (error) {
       logger.warn({ err: errorMessage(error) }, 'could not prune history; trying again next interval');
@@ -69,14 +74,14 @@ export class RunPruner {
   }
 
   /** Calls a prune statement until a call deletes less than a batch; returns the rows deleted. */
-  async #drain(statement: string, values: number[]): Promise<number> {
-    const { pool, isLeader, settings } = this.deps;
+  async #drain<Params>(prune: Statement<Params, { pruned: number }>, values: Params): Promise<number> {
+    const { pool, statements, isLeader, settings } = this.deps;
     let total = 0;
     for (;;) {
       if (this.#stopped || !isLeader()) return total;
-      const { rows } = await pool.query<{ pruned: number }>(statement, values);
-      total += rows[0]!.pruned;
-      if (rows[0]!.pruned < settings.batchSize) return total;
+      const { pruned } = (await runStatement(pool, statements, prune, values))[0]!;
+      total += pruned;
+      if (pruned < settings.batchSize) return total;
       // A long catch-up leaves room between batches for the planner's timers and queries.
       await yieldToEventLoop();
     }
