@@ -176,7 +176,10 @@ describe('the run feed', () => {
   });
 
   it('ignores a notification it cannot read, and goes on', async () => {
-    await db.query(`select pg_notify('baton:runs', 'not json'), pg_notify('baton:runs', '{"change":"status"}')`);
+    await db.query(
+      `select pg_notify('baton:runs', 'not json'), pg_notify('baton:runs', '{"change":"status"}'),
+              pg_notify('baton:runs', '{"change":"batch","runs":[null]}'), pg_notify('baton:runs', 'null')`,
+    );
     const runId = await idOf(`select baton.trigger('echo') as id`);
     await seenOf(runId, 'status succeeded');
   });

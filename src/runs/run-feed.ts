@@ -35,14 +35,19 @@ export function createRunFeed(deps: {
 
 const changes = new Set(['insert', 'status', 'output']);
 
-/** A notification on '<schema>:runs', typed; undefined when it is not one the triggers send. */
-export function parseFeed(payload: string): RunChange | RunBatch | undefined {
-  let raw: Record<string, unknown>;
+/**
+ * A notification on '<schema>:runs', typed; undefined when it is not one the triggers send
+ * (anyone may NOTIFY the channel: nothing in it may throw in the listener).
+ */
+function parseFeed(payload: string): RunChange | RunBatch | undefined {
   try {
-    raw = JSON.parse(payload) as Record<string, unknown>;
+    return fromJson(JSON.parse(payload) as Record<string, unknown> | null);
   } catch {
     return undefined;
   }
+}
+
+function fromJson(raw: Record<string, unknown> | null): RunChange | RunBatch | undefined {
   if (raw === null || typeof raw !== 'object') return undefined;
   if (raw.change === 'batch' && Array.isArray(raw.runs)) {
     return {
