@@ -95,37 +95,57 @@ describe('jitter', () => {
 });
 
 describe('edits', () => {
+  // One run at a time, each longer than a second: runs fired before the edit wait their turn
+  // and start after it, which is what the test is about.
+  let edits: TestDatabase;
+  useBaton((env) => (edits = env.db), { config: { worker: { concurrency: 1 } } });
+
   it('a fire already enqueued keeps its definition; the next fire takes the new one', async () => {
     // What ran, not what the run row says: each definition writes its own version.
-    await db.query('create table edit_log (version text not null)');
-    const v1 = `insert into edit_log select 'v1' from pg_sleep(0.8)`;
-    await db.query(`select baton.schedule('edited', '* * * * * *', 'sql', jsonb_build_object('sql', $1::text))`, [v1]);
-    await waitFor('a run going', async () => (await runsOf(db, 'edited')).some((run) => run.status === 'running'));
+    await edits.query('create table edit_log (version text not null)');
+    const v1 = `insert into edit_log select 'v1' from pg_sleep(1.2)`;
+    await edits.query(`select baton.schedule('edited', '* * * * * *', 'sql', jsonb_build_object('sql', $1::text))`, [
+      v1,
+    ]);
+    await waitFor('a run going and one waiting', async () => {
+      const statuses = (await runsOf(edits, 'edited')).map((run) => run.status);
+      return statuses.includes('running') && statuses.includes('pending');
+    });
     // Between two fire instants, so that no fire statement starts while the edit commits.
     await waitFor('a moment between fires', async () => {
-      const { ms } = await db.one(`select extract(milliseconds from clock_timestamp())::int % 1000 as ms`);
+      const { ms } = await edits.one(`select extract(milliseconds from clock_timestamp())::int % 1000 as ms`);
       return ms > 200 && ms < 600;
     });
-    const { edited_at } = await db.one(
+    const { edited_at } = await edits.one(
       `select (baton.schedule('edited', '* * * * * *', 'sql', '{"sql":"insert into edit_log values (''v2'')"}')).updated_at as edited_at`,
     );
     await waitFor(
       'a run of the new definition',
-      async () => (await db.query(`select 1 from edit_log where version = 'v2'`)).length > 0,
+      async () => (await edits.query(`select 1 from edit_log where version = 'v2'`)).length > 0,
+      { timeoutMs: 30_000 },
     );
-    await db.query(`select baton.unschedule('edited')`);
+    await edits.query(`select baton.unschedule('edited')`);
     const counts = `select count(*) filter (where enqueued_at < $1)::int as before, count(*) filter (where enqueued_at >= $1)::int as after
                     from baton.runs where schedule_name = 'edited' and status = 'succeeded'`;
     const versions = `select count(*) filter (where version = 'v1')::int as before, count(*) filter (where version = 'v2')::int as after from edit_log`;
-    // Every run enqueued before the edit finishes (0.8 s each), and wrote v1.
-    await waitFor('the runs of the old definition to finish', async () => {
-      const pending = await db.one(
-        `select count(*)::int as n from baton.runs where schedule_name = 'edited' and status in ('pending', 'running')`,
-      );
-      return pending.n === 0;
-    });
-    const ran = await db.one(counts, [edited_at]);
+    await waitFor(
+      'the runs fired before the unschedule to finish',
+      async () => {
+        const pending = await edits.one(
+          `select count(*)::int as n from baton.runs where schedule_name = 'edited' and status in ('pending', 'running')`,
+        );
+        return pending.n === 0;
+      },
+      { timeoutMs: 30_000 },
+    );
+    const late = await edits.one(
+      `select count(*)::int as n from baton.runs where schedule_name = 'edited' and enqueued_at < $1 and started_at > $1`,
+      [edited_at],
+    );
+    assert.ok(late.n >= 1, 'a run fired before the edit started after it');
+    const ran = await edits.one(counts, [edited_at]);
     assert.ok(ran.before >= 1 && ran.after >= 1, JSON.stringify(ran));
-    assert.deepEqual(await db.one(versions), ran);
+    // Each run wrote the version of the definition it was fired with.
+    assert.deepEqual(await edits.one(versions), ran);
   });
 });
