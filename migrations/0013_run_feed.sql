@@ -13,9 +13,6 @@
 --   {"change": "batch", "first_id", "last_id", "count", "runs": [{"task", "status", "count"}]}
 -- where first_id and last_id bound the new ids (other statements' runs may lie between).
 
-drop trigger runs_notify on :SCHEMA.runs;
-drop function :SCHEMA._notify_run_changed();
-
 -- One run's notification.
 create function :SCHEMA._run_change(change text, run :SCHEMA.runs) returns text
 language sql stable as $$
@@ -49,7 +46,9 @@ create trigger runs_notify_insert after insert on :SCHEMA.runs
   referencing new table as inserted
   for each statement execute function :SCHEMA._notify_runs_inserted();
 
-create function :SCHEMA._notify_run_changed() returns trigger
+-- The UPDATE trigger of 0005 (runs_notify: status or output moved) calls this, now with the
+-- feed's payload.
+create or replace function :SCHEMA._notify_run_changed() returns trigger
 language plpgsql as $$
 begin
   perform pg_notify(tg_table_schema || ':runs', :SCHEMA._run_change(
@@ -57,10 +56,3 @@ begin
   return null;
 end
 $$;
-
-create trigger runs_notify_update after update of status, stdout, stderr on :SCHEMA.runs
-  for each row
-  when (old.status is distinct from new.status
-        or old.stdout_bytes is distinct from new.stdout_bytes
-        or old.stderr_bytes is distinct from new.stderr_bytes)
-  execute function :SCHEMA._notify_run_changed();

@@ -22,7 +22,7 @@ export function createRunFeed(deps: {
     channel: `${schema}:runs`,
     logger,
     onNotification(payload) {
-      const parsed = parseFeed(payload);
+      const parsed = parseRunNotification(payload);
       if (!parsed) logger.warn({ payload: payload.slice(0, 200) }, 'ignored a malformed run notification');
       else if ('firstId' in parsed) events.emit('runs:created', parsed);
       else events.emit('run:changed', parsed);
@@ -39,7 +39,7 @@ const changes = new Set(['insert', 'status', 'output']);
  * A notification on '<schema>:runs', typed; undefined when it is not one the triggers send
  * (anyone may NOTIFY the channel: nothing in it may throw in the listener).
  */
-function parseFeed(payload: string): RunChange | RunBatch | undefined {
+export function parseRunNotification(payload: string): RunChange | RunBatch | undefined {
   try {
     return fromJson(JSON.parse(payload) as Record<string, unknown> | null);
   } catch {

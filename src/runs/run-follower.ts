@@ -5,6 +5,7 @@ import type { Db } from '../db/database.ts';
 import type { Connections } from '../db/pool.ts';
 import { getRun } from './run.repository.ts';
 import { isFinal, type Run } from './run.table.ts';
+import { parseRunNotification } from './run-feed.ts';
 
 /** A safety net under LISTEN: the run is read again at least this often. */
 const rereadMs = 2_000;
@@ -12,7 +13,7 @@ const rereadMs = 2_000;
 /**
  * Calls `onChange` with the run each time its status, attempt or output moves,
  * until it reaches a final status, which it resolves with. It wakes on the
- * '<schema>:runs' notifications (see migrations/0005_tasks.sql), reading the row
+ * '<schema>:runs' notifications (the run feed, migrations/0013_run_feed.sql), reading the row
  * again after every (re)connect and every couple of seconds in case one was lost.
  */
 export async function followRun(
@@ -28,7 +29,8 @@ export async function followRun(
     channel: `${deps.schema}:runs`,
     logger: deps.logger,
     onNotification(payload) {
-      if (notifiedRunId(payload) === runId) wake();
+      const change = parseRunNotification(payload);
+      if (change && 'id' in change && change.id === runId) wake();
     },
     onConnect: () => wake(),
   });
@@ -56,14 +58,5 @@ export async function followRun(
   } finally {
     signal?.removeEventListener('abort', onAbort);
     await listener.stop();
-  }
-}
-
-function notifiedRunId(payload: string): string | undefined {
-  try {
-    const { id } = JSON.parse(payload) as { id?: unknown };
-    return id === undefined ? undefined : String(id);
-  } catch {
-    return undefined;
   }
 }
