@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { readDefinitions } from '../src/db/definitions.ts';
 import { readMigrations } from '../src/db/migrate.ts';
 import { runBaton, spawnBaton } from './helpers/baton-process.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
@@ -52,7 +53,9 @@ describe('baton CLI', () => {
   it('migrates, then reports it is up to date, with --json for scripts', async () => {
     const first = await runBaton(['migrate', '--json', '--database-url', db.url]);
     assert.equal(first.code, 0, first.stderr);
-    assert.deepEqual(JSON.parse(first.stdout), { applied: readMigrations().map((m) => `${m.id}_${m.name}`) });
+    assert.deepEqual(JSON.parse(first.stdout), {
+      applied: [...readMigrations().map((m) => `${m.id}_${m.name}`), ...readDefinitions().map((d) => d.file)],
+    });
     assert.equal((await runBaton(['migrate'], { DATABASE_URL: db.url })).stdout, 'already up to date\n');
   });
 

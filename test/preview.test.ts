@@ -40,7 +40,7 @@ describe('cron validation at bulk speed', () => {
       return i % 2 === 0 ? expression : breakages[i % breakages.length]!(expression);
     });
     const rows = await db.query<{ expr: string; fast: string | null; full: string | null }>(
-      `select e as expr, baton.cron_error(e) as fast, baton._cron_error_detail(e) as full from unnest($1::text[]) e`,
+      `select e as expr, baton.cron_error(e) as fast, (baton._cron_parse(e)).error as full from unnest($1::text[]) e`,
       [[...expressions, '@daily', '@every 5m', '0 0 7-5 * *', '0 9 * * 1-5', '*/15 9-17 * * *']],
     );
     const disagreements = rows.filter((row) => row.fast !== row.full);

@@ -1,4 +1,4 @@
-/** SQLSTATEs raised by pgbaton's own SQL (see migrations/0001_schedules.sql). */
+/** SQLSTATEs raised by pgbaton's own SQL (see sql/common/errors.sql). */
 export const SqlState = {
   invalid: 'BT400',
   notFound: 'BT404',

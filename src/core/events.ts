@@ -6,7 +6,7 @@ export type RunStatus =
   'pending' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'skipped' | 'missed';
 export type RunKind = 'scheduled' | 'manual' | 'adhoc';
 
-/** One change of one run, as the runs triggers announce it (migrations/0013_run_feed.sql). */
+/** One change of one run, as the runs triggers announce it (sql/runs/feed.sql). */
 export interface RunChange {
   /** insert: the run was created; status: its status moved; output: its stdout or stderr grew. */
   change: 'insert' | 'status' | 'output';

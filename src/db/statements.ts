@@ -3,7 +3,7 @@ import type { QueryResultRow } from 'pg';
 import type { Pool } from './pool.ts';
 import { bindSchemas, readPackageFile, type SqlSchemas } from './sql-text.ts';
 
-/** The hand-written statements in sql/, one file each, named after what they do. */
+/** The hand-written statements in sql/statements/, one file each, named after what they do. */
 const statementNames = [
   'load_schedules',
   'count_schedules',
@@ -30,12 +30,12 @@ export type Statements = Readonly<Record<StatementName, string>>;
 /** Reads every statement once, bound to an installation's schemas. */
 export function loadStatements(schemas: SqlSchemas): Statements {
   return Object.fromEntries(
-    statementNames.map((name) => [name, bindSchemas(readPackageFile(`sql/${name}.sql`), schemas)]),
+    statementNames.map((name) => [name, bindSchemas(readPackageFile(`sql/statements/${name}.sql`), schemas)]),
   ) as Statements;
 }
 
 /**
- * A statement of sql/ with named parameters: `params` names each $n in order, and Row is a
+ * A statement of sql/statements/ with named parameters: `params` names each $n in order, and Row is a
  * row of its result. Declared in the module of its domain; its text comes from Statements.
  */
 export interface Statement<Params, Row extends QueryResultRow> {

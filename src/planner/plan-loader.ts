@@ -25,7 +25,7 @@ const stateSyncMs = 1_000;
 /** ... this far back: a fire statement commits within a few seconds of its start (updated_at). */
 const stateMarginMs = 5_000;
 
-/** A page of what the leader published, per schedule (sql/load_fire_cursors.sql). */
+/** A page of what the leader published, per schedule (sql/statements/load_fire_cursors.sql). */
 interface FireCursorRow {
   schedule_id: string | null;
   last_fire_at_ms: number | null;

@@ -2,7 +2,7 @@ import type { Pool } from '../db/pool.ts';
 import { runStatement, statement, type Statements } from '../db/statements.ts';
 import type { RunStatus } from './run.table.ts';
 
-/** A run as a worker takes it for one attempt (sql/start_run.sql). */
+/** A run as a worker takes it for one attempt (sql/statements/start_run.sql). */
 export interface RunAttempt {
   id: string;
   scheduleName: string;

@@ -13,7 +13,7 @@ const rereadMs = 2_000;
 /**
  * Calls `onChange` with the run each time its status, attempt or output moves,
  * until it reaches a final status, which it resolves with. It wakes on the
- * '<schema>:runs' notifications (the run feed, migrations/0013_run_feed.sql), reading the row
+ * '<schema>:runs' notifications (the run feed, sql/runs/feed.sql), reading the row
  * again after every (re)connect and every couple of seconds in case one was lost.
  */
 export async function followRun(

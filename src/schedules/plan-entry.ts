@@ -53,7 +53,7 @@ export function nextFireOf(entry: Unplanned, afterMs: number): number | null {
 
 /**
  * The last instant the plan fires at: the database stores instants of years 1-9999 only
- * (migrations/0012_hardening.sql), and reads the planner's ISO text in that range.
+ * (sql/common/checks.sql), and reads the planner's ISO text in that range.
  */
 const lastInstantMs = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 

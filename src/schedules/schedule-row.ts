@@ -2,7 +2,7 @@ import type { Unplanned } from './plan-entry.ts';
 import type { MisfirePolicy } from './schedule.table.ts';
 import { parseTiming, type Timing } from './timing.ts';
 
-/** A schedule as sql/load_schedules.sql returns it (ids are int8, so strings; instants epoch ms). */
+/** A schedule as sql/statements/load_schedules.sql returns it (ids are int8, so strings; instants epoch ms). */
 export interface ScheduleRow {
   id: string;
   name: string;
