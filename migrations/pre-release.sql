@@ -8,3 +8,7 @@ drop function if exists :SCHEMA._cron_field_error(text, int, int, text[], boolea
 drop function if exists :SCHEMA._cron_values(text, int, int, text[]);
 drop function if exists :SCHEMA._cron_error_detail(text);
 drop function if exists :SCHEMA._cron_error_fields(text);
+
+-- One validation trigger on schedules where there were two.
+drop trigger if exists schedules_validate_task on :SCHEMA.schedules;
+drop function if exists :SCHEMA._validate_schedule_task();

@@ -182,14 +182,12 @@ describe('a schedule the database refuses at fire time', () => {
     // Rows from before today's checks: a fire at 4713 BC is no instant Postgres reads back (a
     // data exception); a 200-character task is no graphile-worker task identifier (a check violation).
     await db.query(`alter table baton.schedules disable trigger schedules_validate`);
-    await db.query(`alter table baton.schedules disable trigger schedules_validate_task`);
     await db.query(
       `insert into baton.schedules (name, run_at, task, payload) values ('poison', '4713-01-01 BC', 'sql', $1),
          ('poison-task', now(), repeat('t', 200), '{}')`,
       [sqlPayload],
     );
     await db.query(`alter table baton.schedules enable trigger schedules_validate`);
-    await db.query(`alter table baton.schedules enable trigger schedules_validate_task`);
     for (const name of ['poison', 'poison-task']) {
       const state = await waitFor(`${name} to be isolated`, async () => {
         const [row] = await db.query<{ last_error: string | null }>(

@@ -148,5 +148,15 @@ describe('baton.preview()', () => {
       /timezone: "Mars\/Base"/,
     );
     await assert.rejects(db.query(`select * from baton.preview('* * * * *', 0)`), /n: must be between 1 and 1000/);
+    // The spec is read by the parser schedule() uses: a bad interval or instant names its field.
+    await assert.rejects(
+      db.query(`select * from baton.preview('every now and then')`),
+      (error: { column?: string }) => {
+        assert.equal(error.column, 'every');
+        return true;
+      },
+    );
+    await assert.rejects(db.query(`select * from baton.preview('at dawn')`), /run_at: "at dawn": /);
+    await assert.rejects(db.query(`select * from baton.preview('  ')`), /spec: is empty/);
   });
 });

@@ -169,7 +169,7 @@ describe('validation names the field', () => {
       `select baton.schedule('x', '* * * * *', 'sql', '{"sql":"s"}', '{"colour":"red"}')`,
       'BT400',
       'colour',
-      /is not a schedule option/,
+      /is not an option of a schedule/,
     ],
     [
       `select baton.schedule('x', '* * * * *', 'sql', '{"sql":"s"}', '{"starts_at":"2030-01-02","ends_at":"2030-01-01"}')`,

@@ -73,3 +73,29 @@ begin
   return false;
 end
 $$;
+
+-- The options of schedule() and run(): a JSON object whose keys are all in `allowed` and
+-- whose values each fit the column of `template`'s row type they set (`columns` maps an
+-- option to a column of another name).
+create or replace function :SCHEMA._check_options(options jsonb, allowed text[], what text, template anyelement,
+  columns jsonb default '{}')
+returns void
+language plpgsql as $$
+declare
+  key text;
+begin
+  if jsonb_typeof(options) is distinct from 'object' then
+    perform :SCHEMA._invalid('options', 'must be a JSON object');
+  end if;
+  for key in select jsonb_object_keys(options) loop
+    if key <> all(allowed) then
+      perform :SCHEMA._invalid(key, format('is not an option of %s (options are %s)', what, array_to_string(allowed, ', ')));
+    end if;
+    begin
+      perform jsonb_populate_record(template, jsonb_build_object(coalesce(columns ->> key, key), options -> key));
+    exception when data_exception then
+      perform :SCHEMA._invalid(key, format('%s is not valid: %s', options -> key, sqlerrm));
+    end;
+  end loop;
+end
+$$;

@@ -40,27 +40,13 @@ returns bigint
 language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   option_names text[] := array['name', 'queue', 'priority', 'max_attempts', 'timeout'];
-  key text;
   -- The options as a runs row: 'name' is the run's schedule_name.
   o :SCHEMA.runs;
   new_run :SCHEMA.runs;
 begin
   payload := coalesce(payload, '{}');
   options := coalesce(options, '{}');
-  if jsonb_typeof(options) is distinct from 'object' then
-    perform :SCHEMA._invalid('options', 'must be a JSON object');
-  end if;
-  for key in select jsonb_object_keys(options) loop
-    if key <> all(option_names) then
-      perform :SCHEMA._invalid(key, format('is not an option of a run (options are %s)', array_to_string(option_names, ', ')));
-    end if;
-    begin
-      perform jsonb_populate_record(null:::SCHEMA.runs,
-        jsonb_build_object(case key when 'name' then 'schedule_name' else key end, options -> key));
-    exception when data_exception then
-      perform :SCHEMA._invalid(key, format('%s is not valid: %s', options -> key, sqlerrm));
-    end;
-  end loop;
+  perform :SCHEMA._check_options(options, option_names, 'a run', null:::SCHEMA.runs, '{"name": "schedule_name"}');
   o := jsonb_populate_record(null:::SCHEMA.runs,
     (options - 'name') || jsonb_build_object('schedule_name', coalesce(options ->> 'name', 'adhoc')));
   perform :SCHEMA._check_name('name', o.schedule_name);

@@ -42,10 +42,6 @@ begin
 end
 $$;
 
-create or replace trigger runs_notify_insert after insert on :SCHEMA.runs
-  referencing new table as inserted
-  for each statement execute function :SCHEMA._notify_runs_inserted();
-
 -- A run's status moved, or its output grew (stdout, stderr: for followers).
 create or replace function :SCHEMA._notify_run_changed() returns trigger
 language plpgsql as $$
@@ -62,3 +58,7 @@ create or replace trigger runs_notify after update of status, stdout, stderr on 
         or old.stdout_bytes is distinct from new.stdout_bytes
         or old.stderr_bytes is distinct from new.stderr_bytes)
   execute function :SCHEMA._notify_run_changed();
+
+create or replace trigger runs_notify_insert after insert on :SCHEMA.runs
+  referencing new table as inserted
+  for each statement execute function :SCHEMA._notify_runs_inserted();

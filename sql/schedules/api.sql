@@ -49,24 +49,11 @@ declare
   -- What an upsert rewrites: the timing, the task and every option.
   definition text[] := array['cron', 'every', 'run_at', 'task', 'payload'] || option_columns;
   given text[];
-  key text;
   timing record := :SCHEMA._parse_spec(spec);
   result :SCHEMA.schedules;
 begin
   options := coalesce(options, '{}');
-  if jsonb_typeof(options) <> 'object' then
-    perform :SCHEMA._invalid('options', 'must be a JSON object');
-  end if;
-  for key in select jsonb_object_keys(options) loop
-    if key <> all(option_columns) then
-      perform :SCHEMA._invalid(key, format('is not a schedule option (options are %s)', array_to_string(option_columns, ', ')));
-    end if;
-    begin
-      perform jsonb_populate_record(null:::SCHEMA.schedules, jsonb_build_object(key, options -> key));
-    exception when data_exception then
-      perform :SCHEMA._invalid(key, format('%s is not valid: %s', options -> key, sqlerrm));
-    end;
-  end loop;
+  perform :SCHEMA._check_options(options, option_columns, 'a schedule', null:::SCHEMA.schedules);
   given := array(select jsonb_object_keys(options));
 
   -- Columns not given are left out of the insert, so the table's defaults apply,

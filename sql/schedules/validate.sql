@@ -2,7 +2,7 @@
 -- exactly like the SQL functions, the CLI and the API: every refusal is BT400 naming its
 -- field, in a short message.
 
--- The schedule's own fields; its task and payload are _validate_schedule_task's.
+-- Every field, in the order of the table; the task and its payload last, when they change.
 create or replace function :SCHEMA._validate_schedule() returns trigger
 language plpgsql as $$
 declare
@@ -73,6 +73,10 @@ begin
   if jsonb_typeof(new.labels) <> 'object' then
     perform :SCHEMA._invalid('labels', 'must be a JSON object');
   end if;
+  if tg_op = 'INSERT' or new.task <> old.task or new.payload <> old.payload
+     or new.allow_unknown_task < old.allow_unknown_task then
+    perform :SCHEMA._check_task(new.task, new.payload, new.allow_unknown_task);
+  end if;
   if tg_op = 'INSERT' or (new.task, new.payload) is distinct from (old.task, old.payload) then
     new.owner := session_user;
   else
@@ -88,19 +92,3 @@ $$;
 
 create or replace trigger schedules_validate before insert or update on :SCHEMA.schedules
   for each row execute function :SCHEMA._validate_schedule();
-
--- The second validation trigger (after schedules_validate, as triggers fire by name): the
--- task and its payload, when they change.
-create or replace function :SCHEMA._validate_schedule_task() returns trigger
-language plpgsql as $$
-begin
-  if tg_op = 'INSERT' or new.task <> old.task or new.payload <> old.payload
-     or new.allow_unknown_task < old.allow_unknown_task then
-    perform :SCHEMA._check_task(new.task, new.payload, new.allow_unknown_task);
-  end if;
-  return new;
-end
-$$;
-
-create or replace trigger schedules_validate_task before insert or update on :SCHEMA.schedules
-  for each row execute function :SCHEMA._validate_schedule_task();

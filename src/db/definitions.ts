@@ -49,16 +49,11 @@ export async function installedDefinitions(
  * Installs, in one transaction, every definition whose file is not installed as written,
  * then grants the roles what they need. Never over definitions a newer pgbaton installed:
  * during a rolling upgrade an older node starting beside newer ones keeps their functions.
- * Runs under migrate()'s lock, after the migrations (the tables the definitions read).
+ * Runs under migrate()'s lock, after the migrations (the tables the definitions read), on
+ * the ledger migrate() created.
  */
 export async function installDefinitions(client: PoolClient, schemas: SqlSchemas, logger: Logger): Promise<string[]> {
   const schema = quoteIdent(schemas.schema);
-  await client.query(`create table if not exists ${schema}.definitions (
-    file text primary key,
-    hash text not null,
-    version text not null,
-    installed_at timestamptz not null default now()
-  )`);
   const installed = await installedDefinitions(client, schemas);
   const newer = [...installed.values()].find((row) => compareVersions(row.version, version) > 0);
   const changed = readDefinitions().filter((definition) => installed.get(definition.file)?.hash !== definition.hash);

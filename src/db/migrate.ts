@@ -94,12 +94,13 @@ export async function migrate(pool: Pool, schemas: SqlSchemas, logger: Logger): 
   try {
     await client.query('select pg_advisory_lock(hashtextextended($1, 0))', [`pgbaton/migrate/${schemas.schema}`]);
     await client.query(`create schema if not exists ${schema}`);
-    await client.query(`create table if not exists ${schema}.migrations (
-      id int primary key,
-      name text not null,
-      hash text not null,
-      applied_at timestamptz not null default now()
-    )`);
+    // The ledgers: what ran of migrations/, and what is installed of sql/<domain>/.
+    await client.query(`
+      create table if not exists ${schema}.migrations
+        (id int primary key, name text not null, hash text not null, applied_at timestamptz not null default now());
+      create table if not exists ${schema}.definitions
+        (file text primary key, hash text not null, version text not null, installed_at timestamptz not null default now());
+    `);
     await adoptPreRelease(client, schemas, logger);
     const done = await appliedMigrations(client, schemas);
     for (const migration of readMigrations()) {
