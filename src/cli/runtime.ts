@@ -132,3 +132,26 @@ export async function untilSignal(start: () => Promise<void>, stop: () => Promis
     await stop();
   }
 }
+
+/** A command that reads something and prints it: formatted for people, or as JSON with --json. */
+export function registerReport<T>(
+  program: Command,
+  report: {
+    name: string;
+    description: string;
+    what: string;
+    read: (baton: Baton) => Promise<T>;
+    format: (value: T) => string;
+  },
+): Command {
+  return program
+    .command(report.name)
+    .description(report.description)
+    .option('--json', `print ${report.what} as JSON`)
+    .action(
+      wrapHandler(async (options: { json?: boolean }, cmd: Command) => {
+        const value = await withBaton(cmd, report.read);
+        process.stdout.write(options.json ? `${JSON.stringify(value)}\n` : report.format(value));
+      }),
+    );
+}

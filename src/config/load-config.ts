@@ -23,36 +23,51 @@ const commaSeparated = (value: string) =>
     .map((item) => item.trim())
     .filter(Boolean);
 
+/**
+ * Variables whose setting takes the value as written (resolveConfig checks and converts it),
+ * by where the setting lives: the top of the config or one of its sections.
+ */
+const plainSettings: Record<string, [section: 'top' | 'scheduler' | 'worker' | 'retention', key: string]> = {
+  DATABASE_URL: ['top', 'databaseUrl'],
+  BATON_SCHEMA: ['top', 'schema'],
+  BATON_WORKER_SCHEMA: ['top', 'workerSchema'],
+  BATON_LOG_LEVEL: ['top', 'logLevel'],
+  BATON_NODE_HEARTBEAT_MS: ['top', 'nodeHeartbeatMs'],
+  BATON_NODE_DEAD_AFTER_MS: ['top', 'nodeDeadAfterMs'],
+  BATON_HEARTBEAT_MS: ['scheduler', 'heartbeatMs'],
+  BATON_SESSION_TIMEOUT_MS: ['scheduler', 'sessionTimeoutMs'],
+  BATON_RESYNC_INTERVAL_MS: ['scheduler', 'resyncIntervalMs'],
+  BATON_MISFIRE_GRACE_MS: ['scheduler', 'misfireGraceMs'],
+  BATON_FIRE_BATCH: ['scheduler', 'fireBatchSize'],
+  BATON_CONCURRENCY: ['worker', 'concurrency'],
+  BATON_SHELL_USER: ['worker', 'shellUser'],
+  BATON_POLL_INTERVAL_MS: ['worker', 'pollIntervalMs'],
+  BATON_OUTPUT_LIMIT_BYTES: ['worker', 'outputLimitBytes'],
+  BATON_OUTPUT_FLUSH_MS: ['worker', 'outputFlushMs'],
+  BATON_KILL_GRACE_MS: ['worker', 'killGraceMs'],
+  BATON_RUNS_KEEP: ['retention', 'runsPerSchedule'],
+  BATON_RUNS_KEEP_DAYS: ['retention', 'runsDays'],
+  BATON_EVENTS_KEEP_DAYS: ['retention', 'eventsDays'],
+  BATON_PRUNE_BATCH: ['retention', 'batchSize'],
+  BATON_PRUNE_INTERVAL_MS: ['retention', 'intervalMs'],
+};
+
 /** BATON_* variables and the settings they set (DATABASE_URL sets databaseUrl). */
 const envSettings: Record<string, (input: EnvInput, value: string) => void> = {
-  DATABASE_URL: (input, value) => (input.databaseUrl = value),
-  BATON_SCHEMA: (input, value) => (input.schema = value),
-  BATON_WORKER_SCHEMA: (input, value) => (input.workerSchema = value),
-  BATON_LOG_LEVEL: (input, value) => (input.logLevel = value as Config['logLevel']),
-  BATON_NODE_HEARTBEAT_MS: (input, value) => (input.nodeHeartbeatMs = value),
-  BATON_NODE_DEAD_AFTER_MS: (input, value) => (input.nodeDeadAfterMs = value),
-  BATON_HEARTBEAT_MS: (input, value) => (input.scheduler.heartbeatMs = value),
-  BATON_SESSION_TIMEOUT_MS: (input, value) => (input.scheduler.sessionTimeoutMs = value),
-  BATON_RESYNC_INTERVAL_MS: (input, value) => (input.scheduler.resyncIntervalMs = value),
-  BATON_MISFIRE_GRACE_MS: (input, value) => (input.scheduler.misfireGraceMs = value),
-  BATON_FIRE_BATCH: (input, value) => (input.scheduler.fireBatchSize = value),
-  BATON_CONCURRENCY: (input, value) => (input.worker.concurrency = value),
+  ...Object.fromEntries(
+    Object.entries(plainSettings).map(([name, [section, key]]) => [
+      name,
+      (input: EnvInput, value: string) => {
+        (section === 'top' ? (input as Record<string, unknown>) : input[section])[key] = value;
+      },
+    ]),
+  ),
   BATON_SHELL: (input, value) => (input.worker.shell = flag(value)),
+  BATON_SQL: (input, value) => (input.worker.sql = flag(value)),
   // Commands may contain commas: one pattern, or a JSON array of them.
   BATON_SHELL_ALLOW: (input, value) => (input.worker.shellAllow = list(value, (pattern) => [pattern])),
   BATON_SHELL_ENV_ALLOW: (input, value) => (input.worker.shellEnvAllow = list(value, commaSeparated)),
-  BATON_SHELL_USER: (input, value) => (input.worker.shellUser = value),
-  BATON_SQL: (input, value) => (input.worker.sql = flag(value)),
   BATON_HTTP_ALLOW: (input, value) => (input.worker.httpAllow = list(value, commaSeparated)),
-  BATON_POLL_INTERVAL_MS: (input, value) => (input.worker.pollIntervalMs = value),
-  BATON_OUTPUT_LIMIT_BYTES: (input, value) => (input.worker.outputLimitBytes = value),
-  BATON_OUTPUT_FLUSH_MS: (input, value) => (input.worker.outputFlushMs = value),
-  BATON_KILL_GRACE_MS: (input, value) => (input.worker.killGraceMs = value),
-  BATON_RUNS_KEEP: (input, value) => (input.retention.runsPerSchedule = value),
-  BATON_RUNS_KEEP_DAYS: (input, value) => (input.retention.runsDays = value),
-  BATON_EVENTS_KEEP_DAYS: (input, value) => (input.retention.eventsDays = value),
-  BATON_PRUNE_BATCH: (input, value) => (input.retention.batchSize = value),
-  BATON_PRUNE_INTERVAL_MS: (input, value) => (input.retention.intervalMs = value),
 };
 
 /** Families of variables whose suffix names an entry: BATON_SQL_DATABASE_REPORTING sets sqlDatabases.reporting. */

@@ -2,20 +2,17 @@ import type { Command } from 'commander';
 
 import { describeSquatter } from '../../leader/lock-watch.ts';
 import type { ClusterStatus } from '../../nodes/status.repository.ts';
-import { withBaton, wrapHandler } from '../runtime.ts';
+import { registerReport } from '../runtime.ts';
 import { formatTable } from '../table.ts';
 
 export function registerStatus(program: Command): void {
-  program
-    .command('status')
-    .description('the cluster: every live node and its role, which one leads, schedules and recent runs')
-    .option('--json', 'print the status as JSON')
-    .action(
-      wrapHandler(async (options: { json?: boolean }, cmd: Command) => {
-        const status = await withBaton(cmd, (baton) => baton.status());
-        process.stdout.write(options.json ? `${JSON.stringify(status)}\n` : formatStatus(status));
-      }),
-    );
+  registerReport(program, {
+    name: 'status',
+    description: 'the cluster: every live node and its role, which one leads, schedules and recent runs',
+    what: 'the status',
+    read: (baton) => baton.status(),
+    format: formatStatus,
+  });
 }
 
 function formatStatus({ nodes, schedules, runsLastHour, unservedTasks, lockSquatters }: ClusterStatus): string {
