@@ -74,9 +74,9 @@ begin
 end
 $$;
 
--- The options of schedule() and run(): a JSON object whose keys are all in `allowed` and
--- whose values each fit the column of `template`'s row type they set (`columns` maps an
--- option to a column of another name).
+-- The options of schedule() and run(), the fields of put_schedule(): a JSON object whose
+-- keys are all in `allowed` (`what` a key is, for a refusal) and whose values each fit the
+-- column of `template`'s row type they set (`columns` maps a key to a column of another name).
 create or replace function :SCHEMA._check_options(options jsonb, allowed text[], what text, template anyelement,
   columns jsonb default '{}')
 returns void
@@ -89,7 +89,7 @@ begin
   end if;
   for key in select jsonb_object_keys(options) loop
     if key <> all(allowed) then
-      perform :SCHEMA._invalid(key, format('is not an option of %s (options are %s)', what, array_to_string(allowed, ', ')));
+      perform :SCHEMA._invalid(key, format('is not %s (they are %s)', what, array_to_string(allowed, ', ')));
     end if;
     begin
       perform jsonb_populate_record(template, jsonb_build_object(coalesce(columns ->> key, key), options -> key));

@@ -46,7 +46,7 @@ declare
 begin
   payload := coalesce(payload, '{}');
   options := coalesce(options, '{}');
-  perform :SCHEMA._check_options(options, option_names, 'a run', null:::SCHEMA.runs, '{"name": "schedule_name"}');
+  perform :SCHEMA._check_options(options, option_names, 'an option of a run', null:::SCHEMA.runs, '{"name": "schedule_name"}');
   o := jsonb_populate_record(null:::SCHEMA.runs,
     (options - 'name') || jsonb_build_object('schedule_name', coalesce(options ->> 'name', 'adhoc')));
   perform :SCHEMA._check_name('name', o.schedule_name);

@@ -28,10 +28,61 @@ begin
 end
 $$;
 
--- Upsert a schedule by name. spec as _parse_spec reads it. options holds any other column
--- of the table but the fixed ones (timezone, queue, timeout, ...), so a column added later
--- is an option without redefining this function; an option left out takes its default, so
--- a call describes the whole schedule. An unchanged schedule is not rewritten.
+-- The columns of a schedule a person sets: all but its id, its name, its owner (the
+-- validation trigger's) and its timestamps. A column added later is settable without
+-- redefining the functions below.
+create or replace function :SCHEMA._schedule_fields() returns text[]
+language sql stable as $$
+  select array(
+    select a.attname::text from pg_attribute a
+    where a.attrelid = ':SCHEMA.schedules'::regclass and a.attnum > 0 and not a.attisdropped
+      and a.attname not in ('id', 'name', 'owner', 'created_at', 'updated_at')
+    order by a.attnum)
+$$;
+
+-- Upsert a schedule by name from its definition, a JSON object of its fields (columns): the
+-- timing (cron, every or run_at; none for a manual schedule), task, payload and any option.
+-- A field left out takes its default, so a call describes the whole schedule; an unchanged
+-- schedule is not rewritten. What HTTP PUT and job files call; schedule() is its spec form.
+create or replace function :SCHEMA.put_schedule(name text, definition jsonb) returns :SCHEMA.schedules
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+declare
+  fields text[] := :SCHEMA._schedule_fields();
+  given text[];
+  result :SCHEMA.schedules;
+begin
+  definition := coalesce(definition, '{}');
+  perform :SCHEMA._check_options(definition, fields, 'a field of a schedule', null:::SCHEMA.schedules);
+  given := array(select jsonb_object_keys(definition));
+
+  -- Fields not given are left out of the insert, so the table's defaults apply, and reach
+  -- the update through excluded.*: one list of defaults, in the table.
+  execute format($sql$
+    insert into :SCHEMA.schedules as s (name %1$s)
+    select $1 %2$s
+    from jsonb_populate_record(null:::SCHEMA.schedules, $2) as o
+    on conflict (name) do update set %3$s
+    where (%4$s) is distinct from (%5$s)
+    returning s.*
+    $sql$,
+    (select coalesce(string_agg(', ' || quote_ident(c), ''), '') from unnest(given) c),
+    (select coalesce(string_agg(', o.' || quote_ident(c), ''), '') from unnest(given) c),
+    (select string_agg(format('%1$I = excluded.%1$I', c), ', ') from unnest(fields) c),
+    (select string_agg('s.' || quote_ident(c), ', ') from unnest(fields) c),
+    (select string_agg('excluded.' || quote_ident(c), ', ') from unnest(fields) c))
+  into result
+  using name, definition;
+
+  if result.id is null then
+    select * into result from :SCHEMA.schedules s where s.name = put_schedule.name;
+  end if;
+  return result;
+end
+$$;
+revoke execute on function :SCHEMA.put_schedule(text, jsonb) from public;
+
+-- Upsert a schedule by name, its timing as one spec (_parse_spec): put_schedule() with the
+-- task and payload as arguments and every other field an option.
 create or replace function :SCHEMA.schedule(
   name text,
   spec text,
@@ -41,43 +92,14 @@ create or replace function :SCHEMA.schedule(
 ) returns :SCHEMA.schedules
 language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
-  option_columns text[] := array(
-    select a.attname::text from pg_attribute a
-    where a.attrelid = ':SCHEMA.schedules'::regclass and a.attnum > 0 and not a.attisdropped
-      and a.attname not in ('id', 'name', 'cron', 'every', 'run_at', 'task', 'payload', 'created_at', 'updated_at')
-    order by a.attnum);
-  -- What an upsert rewrites: the timing, the task and every option.
-  definition text[] := array['cron', 'every', 'run_at', 'task', 'payload'] || option_columns;
-  given text[];
   timing record := :SCHEMA._parse_spec(spec);
-  result :SCHEMA.schedules;
 begin
   options := coalesce(options, '{}');
-  perform :SCHEMA._check_options(options, option_columns, 'a schedule', null:::SCHEMA.schedules);
-  given := array(select jsonb_object_keys(options));
-
-  -- Columns not given are left out of the insert, so the table's defaults apply,
-  -- and reach the update through excluded.*: one list of defaults, in the table.
-  execute format($sql$
-    insert into :SCHEMA.schedules as s (name, cron, every, run_at, task, payload %1$s)
-    select $1, $2, $3, $4, $5, coalesce($6, '{}') %2$s
-    from jsonb_populate_record(null:::SCHEMA.schedules, $7) as o
-    on conflict (name) do update set %3$s
-    where (%4$s) is distinct from (%5$s)
-    returning s.*
-    $sql$,
-    (select coalesce(string_agg(', ' || quote_ident(c), ''), '') from unnest(given) c),
-    (select coalesce(string_agg(', o.' || quote_ident(c), ''), '') from unnest(given) c),
-    (select string_agg(format('%1$I = excluded.%1$I', c), ', ') from unnest(definition) c),
-    (select string_agg('s.' || quote_ident(c), ', ') from unnest(definition) c),
-    (select string_agg('excluded.' || quote_ident(c), ', ') from unnest(definition) c))
-  into result
-  using name, timing.cron, timing.every, timing.run_at, task, payload, options;
-
-  if result.id is null then
-    select * into result from :SCHEMA.schedules s where s.name = schedule.name;
-  end if;
-  return result;
+  perform :SCHEMA._check_options(options,
+    array(select f from unnest(:SCHEMA._schedule_fields()) f where f not in ('cron', 'every', 'run_at', 'task', 'payload')),
+    'an option of a schedule', null:::SCHEMA.schedules);
+  return :SCHEMA.put_schedule(name, options || jsonb_build_object(
+    'cron', timing.cron, 'every', timing.every, 'run_at', timing.run_at, 'task', task, 'payload', coalesce(payload, '{}')));
 end
 $$;
 revoke execute on function :SCHEMA.schedule(text, text, text, jsonb, jsonb) from public;
