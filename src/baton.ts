@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
-import type pg from 'pg';
-
-import { type Config, type ConfigInput, resolveConfig } from './config/config.ts';
+import type { BatonOptions, StartOptions } from './baton-options.ts';
+import { type Config, resolveConfig } from './config/config.ts';
 import { type Clock, systemClock } from './core/clock.ts';
 import { coerceError, refuseNul } from './core/errors.ts';
 import { BatonEvents } from './core/events.ts';
@@ -13,7 +12,8 @@ import { isMigrated, migrate } from './db/migrate.ts';
 import { type Connections, createConnections } from './db/pool.ts';
 import { schedulerRefusal, sessionsShared } from './db/session-check.ts';
 import { loadStatements, type Statements } from './db/statements.ts';
-import type { TaskDefinition, TaskFunction } from './executors/executor.ts';
+import type { TaskDefinition } from './executors/executor.ts';
+import type { HttpServer } from './http/http-server.ts';
 import type { Elector } from './leader/elector.ts';
 import type { NodeRole } from './nodes/node-registry.ts';
 import type { ClusterStatus } from './nodes/status.repository.ts';
@@ -25,30 +25,7 @@ import { warmUpCron } from './schedules/cron.ts';
 import type { Schedule, ScheduleOptions } from './schedules/schedule.table.ts';
 import { builtInTasks, type NodeContext, nodeServices } from './services.ts';
 
-export interface BatonOptions {
-  /** The host app's pool; pgBaton never ends it. */
-  pool?: pg.Pool;
-  /** Or a connection string, for a pool pgBaton creates and ends. */
-  connectionString?: string;
-  /** Settings; any left out take their defaults (see config/config.ts). */
-  config?: Omit<ConfigInput, 'databaseUrl'>;
-  /**
-   * The app's own tasks, by name: `{ 'billing:invoice': async (payload, ctx) => … }`,
-   * or `{ run, description }` to say in the catalog what the task does.
-   */
-  tasks?: Record<string, TaskFunction | TaskDefinition>;
-  /** The host's pino logger; pgBaton logs through a child of it. */
-  logger?: Logger;
-  /** @internal Time source of the planner (tests). */
-  clock?: Clock;
-}
-
-export interface StartOptions {
-  /** Take part in leader election and fire schedules. Default true. */
-  scheduler?: boolean;
-  /** Run tasks. Default true. */
-  worker?: boolean;
-}
+export type { BatonOptions, StartOptions };
 
 /**
  * pgBaton, embedded: the composition root. Builds each component from one
@@ -67,6 +44,7 @@ export class Baton {
   readonly #tasks: Map<string, TaskDefinition>;
   readonly #clock: Clock;
   #elector: Elector | undefined;
+  #server: HttpServer | undefined;
   readonly #lifecycle: Lifecycle;
   /** Whether the last start() or stop() was a start that has not failed; #transition gets there. */
   #started = false;
@@ -89,6 +67,11 @@ export class Baton {
     for (const [name, task] of Object.entries(options.tasks ?? {})) {
       this.#tasks.set(name, typeof task === 'function' ? { run: task } : task);
     }
+  }
+
+  /** Where this node's HTTP API listens, while it does. */
+  get httpUrl(): string | undefined {
+    return this.#server?.url;
   }
 
   /** Whether this node holds the leader lock right now. */
@@ -136,13 +119,14 @@ export class Baton {
       .then(async () => {
         await this.#lifecycle.stop();
         this.#elector = undefined;
+        this.#server = undefined;
         this.#db = undefined;
         await this.#connections.close();
       });
     return this.#transition;
   }
 
-  async #start({ scheduler = true, worker = true }: StartOptions): Promise<void> {
+  async #start({ scheduler = true, worker = true, http }: StartOptions): Promise<void> {
     const roles: NodeRole[] = [...(scheduler ? ['scheduler' as const] : []), ...(worker ? ['worker' as const] : [])];
     // Before anything starts: behind a transaction-mode pooler a scheduler refuses to, and a
     // worker does without prepared statements and LISTEN.
@@ -153,8 +137,14 @@ export class Baton {
     // Start-up work (30-50 ms), done before the registry measures the event loop and before
     // the node can lead: it never delays a heartbeat or a fire.
     if (scheduler) warmUpCron();
-    const { services, elector } = nodeServices(this.#context(), { roles, sharedSessions: shared !== undefined });
+    const listen = http ? { port: http.port, host: http.host ?? this.config.http.host } : undefined;
+    const { services, elector, server } = nodeServices(this.#context(), {
+      roles,
+      sharedSessions: shared !== undefined,
+      http: listen,
+    });
     this.#elector = elector;
+    this.#server = server;
     await this.#lifecycle.start(services);
     this.logger.info({ roles, tasks: worker ? [...this.#tasks.keys()] : [] }, 'pgbaton started');
   }

@@ -11,6 +11,7 @@ import { httpTask } from './executors/http.ts';
 import { shellTask } from './executors/shell.ts';
 import { sqlTask } from './executors/sql.ts';
 import { WorkerRunner } from './executors/worker-runner.ts';
+import { HttpServer } from './http/http-server.ts';
 import { Elector } from './leader/elector.ts';
 import { LockWatch } from './leader/lock-watch.ts';
 import { createChangeListener } from './listener/change-listener.ts';
@@ -40,20 +41,22 @@ export interface NodeContext {
  */
 export function nodeServices(
   ctx: NodeContext,
-  { roles, sharedSessions }: { roles: NodeRole[]; sharedSessions: boolean },
-): { services: Service[]; elector: Elector | undefined } {
+  { roles, sharedSessions, http }: { roles: NodeRole[]; sharedSessions: boolean; http?: HttpListen },
+): { services: Service[]; elector: Elector | undefined; server: HttpServer | undefined } {
   const elector = roles.includes('scheduler') ? createElector(ctx) : undefined;
   const runner = roles.includes('worker') ? createWorkerRunner(ctx, sharedSessions) : undefined;
+  const server = http ? createHttpServer(ctx, http) : undefined;
   const registry = createRegistry(ctx, roles, runner, elector);
   const services: Service[] = [
     registry,
     // Before the worker, so this node sees its own runs move.
     ...(sharedSessions ? [] : [runFeed(ctx)]),
+    ...(server ? [server] : []),
     // Publish the ids its jobs are locked by as soon as it has them.
     ...(runner ? [runner, step(() => registry.refresh())] : []),
     ...(elector ? schedulerServices(ctx, elector) : []),
   ];
-  return { services, elector };
+  return { services, elector, server };
 }
 
 export /** The built-in tasks this node's config offers: sql unless turned off, shell only when turned on. */
@@ -66,6 +69,17 @@ function builtInTasks(config: Config, connections: Connections): Map<string, Tas
 }
 
 const child = (ctx: NodeContext, module: string) => ctx.logger.child({ module });
+
+/** Where a node's HTTP API listens. */
+export interface HttpListen {
+  port: number;
+  host: string;
+}
+
+function createHttpServer(ctx: NodeContext, listen: HttpListen): HttpServer {
+  const { config, connections, statements } = ctx;
+  return new HttpServer({ ...listen, pool: connections.pool, statements, schemas: config, logger: child(ctx, 'http') });
+}
 
 function runFeed(ctx: NodeContext): Service {
   const { config, connections, events } = ctx;

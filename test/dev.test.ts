@@ -19,7 +19,9 @@ after(() => rmSync(dataDir, { recursive: true, force: true }));
 
 it('starts everything on an embedded Postgres, fires the demo, and stops on SIGTERM', { timeout: 60_000 }, async () => {
   const port = await getPort();
-  const dev = spawnBaton(['dev', '--data-dir', dataDir, '--port', String(port)], { DATABASE_URL: '' });
+  const dev = spawnBaton(['dev', '--data-dir', dataDir, '--port', String(port), '--http-port', '0'], {
+    DATABASE_URL: '',
+  });
   try {
     const banner = await waitFor(
       'the banner',
@@ -40,6 +42,16 @@ it('starts everything on an embedded Postgres, fires the demo, and stops on SIGT
       { timeoutMs: 15_000 },
     );
     assert.ok(run);
+    // The banner's curl line, as printed, lists the demo schedule.
+    const curl = dev.output.find((line) => line.trim().startsWith('curl -H'))!;
+    const [, token, url] = /Bearer (\S+)" (\S+)$/.exec(curl.trim())!;
+    const answer = await fetch(url!, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(answer.status, 200, curl);
+    const { items } = (await answer.json()) as { items: Array<{ name: string }> };
+    assert.deepEqual(
+      items.map((item) => item.name),
+      ['demo'],
+    );
   } finally {
     assert.equal(await dev.stop('SIGTERM'), 0, dev.output.join('\n'));
   }

@@ -186,10 +186,8 @@ describe('migrate an installation made before the migrations were folded', () =>
 
     assert.equal(await isMigrated(pools[1]!, schemas), false);
     const { applied } = await migrate(pools[1]!, schemas, logger);
-    assert.deepEqual(
-      applied,
-      readDefinitions().map((definition) => definition.file),
-    );
+    // Everything after the baseline: the migrations since, every definition.
+    assert.deepEqual(applied, everything().slice(1));
     await migrate(pools[0]!, schemas, logger);
     assert.deepEqual(await schemaCatalog(old.client, 'baton'), await schemaCatalog(fresh.client, 'baton'));
     assert.equal(await isMigrated(pools[1]!, schemas), true);

@@ -36,10 +36,13 @@ begin
   if exists (select 1 from pg_roles where rolname = reader) then
     execute format('grant usage on schema %I to %I', :SCHEMA_LITERAL, reader);
     execute format('grant select on all tables in schema %I to %I', :SCHEMA_LITERAL, reader);
+    -- Token hashes are the HTTP servers' business only.
+    execute format('revoke select on %I.tokens from %I', :SCHEMA_LITERAL, reader);
   end if;
   if exists (select 1 from pg_roles where rolname = admin) then
     execute format('grant usage on schema %I to %I', :SCHEMA_LITERAL, admin);
     execute format('grant select on all tables in schema %I to %I', :SCHEMA_LITERAL, admin);
+    execute format('revoke select on %I.tokens from %I', :SCHEMA_LITERAL, admin);
     execute format('grant insert, update, delete on %I.schedules to %I', :SCHEMA_LITERAL, admin);
     -- The API's writers are the schema's SECURITY DEFINER functions (sql/schedules/api.sql).
     for api in

@@ -10,6 +10,7 @@ import { registerNodeCommands } from './commands/run-node.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerTasks } from './commands/tasks.ts';
+import { registerToken } from './commands/token.ts';
 
 const program = new Command()
   .name('baton')
@@ -29,5 +30,6 @@ registerLogs(program);
 registerCancel(program);
 registerRuns(program);
 registerTasks(program);
+registerToken(program);
 
 await program.parseAsync();

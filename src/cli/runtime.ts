@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type pg from 'pg';
 
 import type { Baton } from '../baton.ts';
 import type { Config, ConfigInput } from '../config/config.ts';
@@ -154,4 +155,17 @@ export function registerReport<T>(
         process.stdout.write(options.json ? `${JSON.stringify(value)}\n` : report.format(value));
       }),
     );
+}
+
+/** Runs a one-shot command's own SQL on a pool over the command's config (`baton token`); ends it afterwards. */
+export async function withPool<T>(cmd: Command, fn: (pool: pg.Pool, schema: string) => Promise<T>): Promise<T> {
+  const config = await commandConfig(cmd.optsWithGlobals<GlobalOptions>());
+  if (!config.databaseUrl) throw new Error('no database: set DATABASE_URL or pass --database-url');
+  const { default: pgModule } = await import('pg');
+  const pool = new pgModule.Pool({ connectionString: config.databaseUrl, max: 1 });
+  try {
+    return await fn(pool, config.schema);
+  } finally {
+    await pool.end();
+  }
 }

@@ -101,6 +101,16 @@ export const configSchema = z
         intervalMs: ms(100).default(60_000),
       })
       .prefault({}),
+    http: z
+      .object({
+        /** The port `baton serve` listens on; `baton start` serves only when it is set. */
+        port: z.coerce.number().int().min(0).max(65_535).optional(),
+        /** The address it listens on: every interface by default, as a server in a container must. */
+        host: z.string().min(1).default('0.0.0.0'),
+        /** Whether /metrics answers without a token (for a scraper inside a trusted network). */
+        metricsPublic: z.boolean().default(false),
+      })
+      .prefault({}),
   })
   .refine((config) => config.nodeDeadAfterMs > 2 * config.nodeHeartbeatMs, {
     path: ['nodeDeadAfterMs'],

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { BatonError, errorMessage } from '../core/errors.ts';
 import { type Config, type ConfigInput, resolveConfig } from './config.ts';
 
-type EnvInput = Omit<ConfigInput, 'scheduler' | 'worker' | 'retention'> & {
+type EnvInput = Omit<ConfigInput, 'scheduler' | 'worker' | 'retention' | 'http'> & {
   scheduler: Record<string, unknown>;
   worker: Record<string, unknown> & {
     sqlDatabases: Record<string, string>;
@@ -11,6 +11,7 @@ type EnvInput = Omit<ConfigInput, 'scheduler' | 'worker' | 'retention'> & {
     secrets: Record<string, string>;
   };
   retention: Record<string, unknown>;
+  http: Record<string, unknown>;
 };
 
 const flag = (value: string) => /^(1|true|yes|on)$/i.test(value);
@@ -27,7 +28,7 @@ const commaSeparated = (value: string) =>
  * Variables whose setting takes the value as written (resolveConfig checks and converts it),
  * by where the setting lives: the top of the config or one of its sections.
  */
-const plainSettings: Record<string, [section: 'top' | 'scheduler' | 'worker' | 'retention', key: string]> = {
+const plainSettings: Record<string, [section: 'top' | 'scheduler' | 'worker' | 'retention' | 'http', key: string]> = {
   DATABASE_URL: ['top', 'databaseUrl'],
   BATON_SCHEMA: ['top', 'schema'],
   BATON_WORKER_SCHEMA: ['top', 'workerSchema'],
@@ -50,6 +51,8 @@ const plainSettings: Record<string, [section: 'top' | 'scheduler' | 'worker' | '
   BATON_EVENTS_KEEP_DAYS: ['retention', 'eventsDays'],
   BATON_PRUNE_BATCH: ['retention', 'batchSize'],
   BATON_PRUNE_INTERVAL_MS: ['retention', 'intervalMs'],
+  BATON_HTTP_PORT: ['http', 'port'],
+  BATON_HTTP_HOST: ['http', 'host'],
 };
 
 /** BATON_* variables and the settings they set (DATABASE_URL sets databaseUrl). */
@@ -68,6 +71,7 @@ const envSettings: Record<string, (input: EnvInput, value: string) => void> = {
   BATON_SHELL_ALLOW: (input, value) => (input.worker.shellAllow = list(value, (pattern) => [pattern])),
   BATON_SHELL_ENV_ALLOW: (input, value) => (input.worker.shellEnvAllow = list(value, commaSeparated)),
   BATON_HTTP_ALLOW: (input, value) => (input.worker.httpAllow = list(value, commaSeparated)),
+  BATON_METRICS_PUBLIC: (input, value) => (input.http.metricsPublic = flag(value)),
 };
 
 /** Families of variables whose suffix names an entry: BATON_SQL_DATABASE_REPORTING sets sqlDatabases.reporting. */
@@ -129,7 +133,12 @@ function withFiles(env: NodeJS.ProcessEnv): Record<string, string> {
  * arrive as strings here and are checked by resolveConfig.
  */
 export function loadConfig(overrides: Partial<ConfigInput> = {}, env: NodeJS.ProcessEnv = process.env): Config {
-  const input: EnvInput = { scheduler: {}, worker: { sqlDatabases: {}, sqlLogins: {}, secrets: {} }, retention: {} };
+  const input: EnvInput = {
+    scheduler: {},
+    worker: { sqlDatabases: {}, sqlLogins: {}, secrets: {} },
+    retention: {},
+    http: {},
+  };
   for (const [name, value] of Object.entries(withFiles(env))) {
     try {
       if (Object.hasOwn(envSettings, name)) envSettings[name]!(input, value);
@@ -146,5 +155,6 @@ export function loadConfig(overrides: Partial<ConfigInput> = {}, env: NodeJS.Pro
     scheduler: { ...input.scheduler, ...overrides.scheduler },
     worker: { ...input.worker, ...overrides.worker },
     retention: { ...input.retention, ...overrides.retention },
+    http: { ...input.http, ...overrides.http },
   } as ConfigInput);
 }

@@ -11,7 +11,7 @@ import { bindSchemas, packageRoot, quoteIdent, readPackageFile, type SqlSchemas 
  * the functions it names (function bodies are not checked until they run), and
  * schedule_status reads task_catalog, lock_squatters the dispatch keys.
  */
-const domains = ['common', 'cron', 'tasks', 'schedules', 'runs', 'dispatch', 'cluster', 'retention', 'roles'];
+const domains = ['common', 'cron', 'tasks', 'schedules', 'runs', 'dispatch', 'cluster', 'retention', 'http', 'roles'];
 
 /** A file of functions, views and triggers (create or replace), installed again when it changes. */
 export interface Definition {

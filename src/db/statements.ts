@@ -22,6 +22,20 @@ const statementNames = [
   'publish_tasks',
   'insert_event',
   'load_lock_squatters',
+  'find_token',
+  'api_list_schedules',
+  'api_get_schedule',
+  'api_lock_schedule',
+  'api_put_schedule',
+  'api_unschedule',
+  'api_set_enabled',
+  'api_trigger',
+  'api_list_runs',
+  'api_get_run',
+  'api_run',
+  'api_cancel',
+  'api_tasks',
+  'api_cluster',
 ] as const;
 
 export type StatementName = (typeof statementNames)[number];

@@ -12,6 +12,7 @@ import { batonFor, commandConfig, type GlobalOptions, untilSignal, wrapHandler }
 interface DevOptions {
   dataDir: string;
   port: string;
+  httpPort: string;
   demo: boolean;
 }
 
@@ -53,6 +54,7 @@ export function registerDev(program: Command): void {
     .description('embedded Postgres, scheduler and worker in one process, with a demo schedule')
     .option('--data-dir <dir>', 'where the embedded Postgres keeps its data', '.baton')
     .option('--port <port>', 'port of the embedded Postgres', '54329')
+    .option('--http-port <port>', 'port of the HTTP API', '8080')
     .option('--no-demo', 'do not create the demo schedule')
     .action(
       wrapHandler(async (options: DevOptions, cmd: Command) => {
@@ -75,7 +77,7 @@ export function registerDev(program: Command): void {
             async () => {
               await baton.migrate();
               baton.events.on('run:changed', (change) => void printFinished(baton, change));
-              await baton.start();
+              await baton.start({ http: { port: Number(options.httpPort) } });
               if (options.demo && !(await baton.getSchedule(demo.name))) {
                 await baton.schedule(
                   demo.name,
@@ -86,7 +88,14 @@ export function registerDev(program: Command): void {
                 );
               }
               const { redactUrl } = await import('../../core/logger.ts');
-              printBanner(redactUrl(config.databaseUrl!), config.schema, options.demo, embedded?.dataDir);
+              printBanner({
+                url: redactUrl(config.databaseUrl!),
+                schema: config.schema,
+                withDemo: options.demo,
+                dataDir: embedded?.dataDir,
+                api: baton.httpUrl!,
+                token: await devToken(config.databaseUrl!, config.schema),
+              });
             },
             () => baton.stop(),
           );
@@ -97,17 +106,42 @@ export function registerDev(program: Command): void {
     );
 }
 
-/** The banner of a dev session; `url` has its password masked already. */
-function printBanner(url: string, schema: string, withDemo: boolean, dataDir: string | undefined): void {
+/** An admin token named dev for this session, the one before it revoked. */
+async function devToken(databaseUrl: string, schema: string): Promise<string> {
+  const [{ default: pg }, tokens] = await Promise.all([import('pg'), import('../../http/tokens.ts')]);
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  try {
+    await tokens.revokeToken(pool, schema, 'dev').catch(() => undefined);
+    return await tokens.createToken(pool, schema, 'dev', 'admin');
+  } finally {
+    await pool.end();
+  }
+}
+
+interface Banner {
+  /** The database, its password masked. */
+  url: string;
+  schema: string;
+  withDemo: boolean;
+  dataDir: string | undefined;
+  api: string;
+  token: string;
+}
+
+/** The banner of a dev session. */
+function printBanner({ url, schema, withDemo, dataDir, api, token }: Banner): void {
   const lines = [
     '',
-    'pgbaton dev is running: scheduler, worker (shell and http enabled) and Postgres.',
+    'pgbaton dev is running: scheduler, worker (shell and http enabled), the HTTP API and Postgres.',
     `  database   ${url}`,
     dataDir ? `  data       ${dataDir}` : '',
     `  psql       psql ${url}`,
     `  try        select ${schema}.schedule('tick', '*/2 * * * * *', 'shell', '{"command":"date"}');`,
     `             select * from ${schema}.schedule_status;`,
     `  run        DATABASE_URL=${url} npx baton run -- uname -a`,
+    `  api        ${api}/api/v1 (docs/http.md)`,
+    `  token      ${token}  (admin, for this session)`,
+    `             curl -H "Authorization: Bearer ${token}" ${api}/api/v1/schedules`,
     withDemo ? `  demo       schedule "${demo.name}" runs \`${demo.command}\` every 5 seconds` : '',
     '  stop       Ctrl-C',
     '',

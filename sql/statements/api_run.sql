@@ -1,0 +1,1 @@
+select :SCHEMA.run($1, $2, $3)::text as id

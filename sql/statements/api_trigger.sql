@@ -1,0 +1,1 @@
+select :SCHEMA.trigger($1, $2)::text as id

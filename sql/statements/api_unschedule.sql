@@ -1,0 +1,1 @@
+select :SCHEMA.unschedule($1, $2) as done

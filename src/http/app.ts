@@ -1,0 +1,94 @@
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+
+import type { Logger } from '../core/logger.ts';
+import { isMigrated } from '../db/migrate.ts';
+import type { Pool } from '../db/pool.ts';
+import type { SqlSchemas } from '../db/sql-text.ts';
+import type { Statements } from '../db/statements.ts';
+import { version } from '../version.ts';
+import { authenticate, type Caller } from './auth.ts';
+import { problem, problemOf } from './problem.ts';
+import { clusterRoutes } from './routes/cluster.ts';
+import { runRoutes } from './routes/runs.ts';
+import { scheduleRoutes } from './routes/schedules.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who the request acts for; unset on the public routes. */
+    caller?: Caller;
+  }
+}
+
+export interface HttpAppOptions {
+  pool: Pool;
+  statements: Statements;
+  schemas: SqlSchemas;
+  logger: Logger;
+}
+
+/** What answers without a token (DESIGN.md "HTTP": liveness, readiness, the API's description). */
+const publicRoutes = new Set(['/healthz', '/readyz', '/api/v1/openapi.json']);
+
+/**
+ * The HTTP API: REST under /api/v1 (DESIGN.md "HTTP"), its OpenAPI 3.1 document made from the
+ * same schemas that validate the requests, errors as problem+json naming the field.
+ */
+export async function buildHttpApp({ pool, statements, schemas, logger }: HttpAppOptions): Promise<FastifyInstance> {
+  // pino's Logger, typed as Fastify's own logger so that the instance is Fastify's default type.
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    // A field the API does not know is refused, naming it, not dropped in silence.
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  // Bodies are JSON: any other type is 415 (Fastify would read text/plain as a string).
+  app.removeContentTypeParser('text/plain');
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'pgbaton', version, description: 'Schedules and runs of a pgbaton installation.' },
+      components: { securitySchemes: { token: { type: 'http', scheme: 'bearer' } } },
+      security: [{ token: [] }],
+    },
+  });
+
+  app.addHook('onRequest', async (request) => {
+    if (publicRoutes.has(request.routeOptions.url ?? '')) return;
+    request.caller = await authenticate(request, { pool, statements });
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug(
+      { method: request.method, route: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime },
+      'http request',
+    );
+  });
+  app.setErrorHandler(async (error, request, reply) => {
+    const answer = problemOf(error);
+    if (answer.status >= 500) request.log.error({ err: error, route: request.routeOptions.url }, 'http request failed');
+    return reply.code(answer.status).type('application/problem+json').send(answer);
+  });
+  app.setNotFoundHandler(async (request, reply) =>
+    reply
+      .code(404)
+      .type('application/problem+json')
+      .send(problem(404, `no route ${request.method} ${request.url}`)),
+  );
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    const ready = await isMigrated(pool, schemas).catch(() => false);
+    if (ready) return { status: 'ready' };
+    return reply
+      .code(503)
+      .type('application/problem+json')
+      .send(problem(503, 'the database is not reachable, or its schema is not current (baton migrate)'));
+  });
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  scheduleRoutes(app, { pool, statements });
+  runRoutes(app, { pool, statements });
+  clusterRoutes(app, { pool, statements });
+  return app;
+}

@@ -1,0 +1,217 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Static } from 'typebox';
+
+import type { Pool, PoolClient } from '../../db/pool.ts';
+import { runStatement, type Statement, statement, type Statements } from '../../db/statements.ts';
+import { HttpProblem } from '../problem.ts';
+import {
+  NameParams,
+  NewScheduleBody,
+  Problem,
+  PurgeQuery,
+  RunItem,
+  ScheduleBody,
+  ScheduleDetail,
+  SchedulePage,
+  ScheduleQuery,
+  TriggerBody,
+} from '../schemas.ts';
+import { fromCursor, toCursor } from './cursor.ts';
+
+type Item = Record<string, unknown>;
+const listSchedules = statement<
+  { state?: string; task?: string; labels: string | null; after: string | null; limit: number },
+  { item: Item; name: string }
+>('api_list_schedules', ['state', 'task', 'labels', 'after', 'limit']);
+const getSchedule = statement<{ name: string }, { item: Item; etag: string }>('api_get_schedule', ['name']);
+const lockSchedule = statement<{ name: string }, { etag: string; fields: Item }>('api_lock_schedule', ['name']);
+const putSchedule = statement<{ name: string; fields: Item }, { created: boolean; etag: string }>('api_put_schedule', [
+  'name',
+  'fields',
+]);
+const unschedule = statement<{ name: string; purge: boolean }>('api_unschedule', ['name', 'purge']);
+const setEnabled = statement<{ name: string; enabled: boolean }>('api_set_enabled', ['name', 'enabled']);
+const trigger = statement<{ name: string; payload: Item | null }, { id: string }>('api_trigger', ['name', 'payload']);
+const getRun = statement<{ id: string }, { item: Item }>('api_get_run', ['id']);
+
+const timing = ['cron', 'every', 'run_at'];
+const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
+
+type Deps = { pool: Pool; statements: Statements };
+type Run = <P, R extends Item>(db: Pick<Pool, 'query'>, stmt: Statement<P, R>, values: P) => Promise<R[]>;
+interface WriteOptions {
+  ifMatch?: string;
+  createOnly?: boolean;
+}
+/** What the routes share: statements, a schedule's answer, a write in one transaction. */
+interface Routes {
+  run: Run;
+  pool: Pool;
+  detail(name: string, reply: FastifyReply): Promise<FastifyReply>;
+  write(
+    name: string,
+    change: (current: { etag: string; fields: Item } | undefined) => Item,
+    reply: FastifyReply,
+    options: WriteOptions,
+  ): Promise<FastifyReply>;
+}
+
+/** /api/v1/schedules: list, read, create, upsert, change, delete, pause, resume, trigger. */
+export function scheduleRoutes(app: FastifyInstance, { pool, statements }: Deps) {
+  const run: Run = (db, stmt, values) => runStatement(db, statements, stmt, values);
+  const detail = async (name: string, reply: FastifyReply) => {
+    const [row] = await run(pool, getSchedule, { name });
+    if (!row) throw new HttpProblem(404, `schedule "${name}" does not exist`);
+    return reply.header('etag', `"${row.etag}"`).send(row.item);
+  };
+  const routes: Routes = {
+    run,
+    pool,
+    detail,
+    async write(name, change, reply, { ifMatch, createOnly = false }) {
+      const created = await transaction(pool, async (client) => {
+        const [current] = await run(client, lockSchedule, { name });
+        if (ifMatch !== undefined && (!current || !etagMatches(ifMatch, current.etag))) {
+          throw new HttpProblem(412, `schedule "${name}" is not as If-Match says: read it again`);
+        }
+        if (createOnly && current) throw nameTaken(name);
+        const [result] = await run(client, putSchedule, { name, fields: change(current) });
+        // Created meanwhile by another request: this one updated it, and rolls back.
+        if (createOnly && !result!.created) throw nameTaken(name);
+        return result!.created;
+      });
+      reply.code(created ? 201 : 200);
+      if (created) reply.header('location', `/api/v1/schedules/${encodeURIComponent(name)}`);
+      return detail(name, reply);
+    },
+  };
+  readRoutes(app, routes);
+  writeRoutes(app, routes);
+  actionRoutes(app, routes);
+}
+
+const nameTaken = (name: string) =>
+  new HttpProblem(409, `schedule "${name}" exists`, [{ field: 'name', message: `"${name}" exists` }]);
+
+function readRoutes(app: FastifyInstance, { run, pool, detail }: Routes) {
+  app.get<{ Querystring: Static<typeof ScheduleQuery> }>(
+    '/api/v1/schedules',
+    { schema: { querystring: ScheduleQuery, response: { 200: SchedulePage, ...errors } } },
+    async (request) => {
+      const { state, task, label, limit = 100, cursor } = request.query;
+      const colon = label?.indexOf(':') ?? -1;
+      const labels = label ? JSON.stringify({ [label.slice(0, colon)]: label.slice(colon + 1) }) : null;
+      const rows = await run(pool, listSchedules, { state, task, labels, after: fromCursor(cursor), limit: limit + 1 });
+      const items = rows.slice(0, limit);
+      return {
+        items: items.map((row) => row.item),
+        next_cursor: rows.length > limit ? toCursor(items.at(-1)!.name) : null,
+      };
+    },
+  );
+  app.get<{ Params: Static<typeof NameParams> }>(
+    '/api/v1/schedules/:name',
+    { schema: { params: NameParams, response: { 200: ScheduleDetail, ...errors } } },
+    (request, reply) => detail(request.params.name, reply),
+  );
+}
+
+function writeRoutes(app: FastifyInstance, { write }: Routes) {
+  const answers = { 200: ScheduleDetail, 201: ScheduleDetail, ...errors, 409: Problem, 412: Problem, 415: Problem };
+  app.put<{ Params: Static<typeof NameParams>; Body: ScheduleBody }>(
+    '/api/v1/schedules/:name',
+    { schema: { params: NameParams, body: ScheduleBody, response: answers } },
+    (request, reply) =>
+      write(request.params.name, () => fieldsOf(request.body), reply, { ifMatch: request.headers['if-match'] }),
+  );
+  app.post<{ Body: NewScheduleBody }>(
+    '/api/v1/schedules',
+    { schema: { body: NewScheduleBody, response: answers } },
+    (request, reply) => {
+      const { name, ...body } = request.body;
+      return write(name, () => fieldsOf(body), reply, { createOnly: true });
+    },
+  );
+  app.patch<{ Params: Static<typeof NameParams>; Body: ScheduleBody }>(
+    '/api/v1/schedules/:name',
+    { schema: { params: NameParams, body: ScheduleBody, response: answers } },
+    (request, reply) => {
+      const { name } = request.params;
+      const patched = (current: { fields: Item } | undefined) => {
+        if (!current) throw new HttpProblem(404, `schedule "${name}" does not exist`);
+        const patch = fieldsOf(request.body);
+        // The timing is one choice: a new one replaces the old, whichever field held it.
+        const newTiming = timing.some((field) => field in patch);
+        const kept = Object.entries(current.fields).filter(([key]) => !(newTiming && timing.includes(key)));
+        return { ...Object.fromEntries(kept), ...patch };
+      };
+      return write(name, patched, reply, { ifMatch: request.headers['if-match'] });
+    },
+  );
+}
+
+function actionRoutes(app: FastifyInstance, { run, pool, detail }: Routes) {
+  app.delete<{ Params: Static<typeof NameParams>; Querystring: Static<typeof PurgeQuery> }>(
+    '/api/v1/schedules/:name',
+    { schema: { params: NameParams, querystring: PurgeQuery, response: { 204: { type: 'null' }, ...errors } } },
+    async (request, reply) => {
+      await run(pool, unschedule, { name: request.params.name, purge: request.query.purge ?? false });
+      return reply.code(204).send();
+    },
+  );
+  for (const [action, enabled] of [
+    ['pause', false],
+    ['resume', true],
+  ] as const) {
+    app.post<{ Params: Static<typeof NameParams> }>(
+      `/api/v1/schedules/:name/${action}`,
+      { schema: { params: NameParams, response: { 200: ScheduleDetail, ...errors } } },
+      async (request, reply) => {
+        await run(pool, setEnabled, { name: request.params.name, enabled });
+        return detail(request.params.name, reply);
+      },
+    );
+  }
+  app.post<{ Params: Static<typeof NameParams>; Body: Static<typeof TriggerBody> }>(
+    '/api/v1/schedules/:name/trigger',
+    { schema: { params: NameParams, body: TriggerBody, response: { 202: RunItem, ...errors, 415: Problem } } },
+    async (request, reply) => {
+      const payload = request.body?.payload ?? null;
+      const [{ id }] = (await run(pool, trigger, { name: request.params.name, payload })) as [{ id: string }];
+      const [created] = await run(pool, getRun, { id });
+      return reply.code(202).header('location', `/api/v1/runs/${id}`).send(created!.item);
+    },
+  );
+}
+
+/** The fields of a request body as put_schedule() takes them: `interval` becomes `every`. */
+function fieldsOf({ interval, ...fields }: ScheduleBody): Item {
+  if (!interval) return fields;
+  if (fields.every !== undefined) {
+    throw new HttpProblem(400, 'interval: give every or interval, not both', [
+      { field: 'interval', message: 'give every or interval, not both' },
+    ]);
+  }
+  const parts = Object.entries(interval).map(([unit, count]) => `${count} ${unit}`);
+  return { ...fields, every: parts.length > 0 ? parts.join(' ') : null };
+}
+
+/** Whether an If-Match header names this entity tag (or any, with *). */
+function etagMatches(header: string, etag: string): boolean {
+  return header.split(',').some((tag) => ['*', `"${etag}"`, `W/"${etag}"`].includes(tag.trim()));
+}
+
+async function transaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const result = await work(client);
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,280 @@
+// The HTTP API as a client on another host uses it: a real `baton start --port 0` process, real
+// requests, every answer checked against the OpenAPI document the server publishes.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { Ajv } from 'ajv';
+
+import { type BatonProcess, spawnBaton } from './helpers/baton-process.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+import { waitFor } from './helpers/wait.ts';
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON, checked against the OpenAPI document
+}
+
+let db: TestDatabase;
+let node: BatonProcess;
+let base: string;
+const tokens = { admin: '', reader: '' };
+let openapi: { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+const ajv = new Ajv({ strict: false, allErrors: true });
+
+/** A request as curl would send it; the answer is checked against the OpenAPI document. */
+async function call(
+  method: string,
+  path: string,
+  {
+    token = tokens.admin,
+    body,
+    headers = {},
+  }: { token?: string | null; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer> {
+  const response = await fetch(base + path, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}),
+      ...headers,
+    },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  const answer = { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+  if (response.status >= 400)
+    assert.equal(response.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+  conforms(method, path, answer);
+  return answer;
+}
+
+/** The answer is one the OpenAPI document describes for that route and status. */
+function conforms(method: string, path: string, answer: Answer) {
+  const route = Object.keys(openapi.paths).find((template) =>
+    new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path.split('?')[0]!),
+  );
+  if (!route) return; // the public routes outside /api/v1
+  const described = openapi.paths[route]![method.toLowerCase()]!.responses[String(answer.status)] as
+    { content?: Record<string, { schema: object }> } | undefined;
+  assert.ok(described, `${method} ${route} does not document status ${answer.status}`);
+  const schema = described.content && Object.values(described.content)[0]?.schema;
+  if (!schema) return;
+  const valid = ajv.validate(schema, answer.body);
+  assert.ok(valid, `${method} ${path} ${answer.status}: ${ajv.errorsText()}: ${JSON.stringify(answer.body)}`);
+}
+
+before(async () => {
+  db = await createTestDatabase();
+  for (const role of ['admin', 'reader'] as const) {
+    tokens[role] = (await db.one(`select baton.create_token($1, $1) as token`, [role])).token;
+  }
+  node = spawnBaton(['start', '--port', '0', '--host', '127.0.0.1', '--database-url', db.url]);
+  const listening = await node.waitForLog('the API to listen', (line) => line.msg === 'http listening');
+  base = listening.url as string;
+  openapi = (await (await fetch(`${base}/api/v1/openapi.json`)).json()) as typeof openapi;
+});
+after(async () => {
+  await node?.stop();
+  await db.drop();
+});
+
+describe('tokens', () => {
+  it('refuses a request without a token, or with one the database does not know, with 401', async () => {
+    assert.equal((await call('GET', '/api/v1/schedules', { token: null })).status, 401);
+    const unknown = await call('GET', '/api/v1/schedules', { token: 'baton_0123' });
+    assert.equal(unknown.status, 401);
+    assert.match(unknown.body.detail, /not known/);
+  });
+
+  it('lets a reader read and refuses it any change with 403; answers health and the document without one', async () => {
+    assert.equal((await call('GET', '/api/v1/schedules', { token: tokens.reader })).status, 200);
+    const write = await call('PUT', '/api/v1/schedules/r', { token: tokens.reader, body: { task: 'sql' } });
+    assert.equal(write.status, 403);
+    assert.equal((await db.query(`select 1 from baton.schedules where name = 'r'`)).length, 0);
+    assert.equal((await call('GET', '/healthz', { token: null })).status, 200);
+    assert.deepEqual((await call('GET', '/readyz', { token: null })).body, { status: 'ready' });
+    assert.equal(openapi.paths['/api/v1/schedules/{name}'] !== undefined, true);
+  });
+
+  it('stops working from the request after its revocation', async () => {
+    const { token } = await db.one(`select baton.create_token('brief', 'reader') as token`);
+    assert.equal((await call('GET', '/api/v1/tasks', { token })).status, 200);
+    await db.query(`select baton.revoke_token('brief')`);
+    assert.equal((await call('GET', '/api/v1/tasks', { token })).status, 401);
+  });
+});
+
+describe('schedules', () => {
+  const sql = { sql: 'select 1' };
+
+  it('upserts with PUT: 201 then 200, an ETag, and If-Match that must still hold (412)', async () => {
+    const created = await call('PUT', '/api/v1/schedules/nightly', {
+      body: { cron: '0 3 * * *', task: 'sql', payload: sql },
+    });
+    assert.equal(created.status, 201);
+    assert.equal(created.headers.get('location'), '/api/v1/schedules/nightly');
+    assert.equal(created.body.state, 'active');
+    const etag = created.headers.get('etag')!;
+    const same = await call('PUT', '/api/v1/schedules/nightly', {
+      body: { cron: '0 3 * * *', task: 'sql', payload: sql },
+    });
+    assert.equal(same.status, 200);
+    assert.equal(same.headers.get('etag'), etag, 'an unchanged schedule is not rewritten');
+    const stale = await call('PUT', '/api/v1/schedules/nightly', {
+      body: { cron: '0 4 * * *', task: 'sql', payload: sql },
+      headers: { 'if-match': '"not-it"' },
+    });
+    assert.equal(stale.status, 412);
+    const matched = await call('PUT', '/api/v1/schedules/nightly', {
+      body: { cron: '0 4 * * *', task: 'sql', payload: sql, timezone: 'Europe/Berlin' },
+      headers: { 'if-match': etag },
+    });
+    assert.equal(matched.status, 200);
+    assert.equal(matched.body.cron, '0 4 * * *');
+    assert.notEqual(matched.headers.get('etag'), etag);
+  });
+
+  it('creates with POST (201, Location) once: the name taken is 409; the Jobsched interval shape works', async () => {
+    const body = { name: 'every-5m', interval: { minutes: 5 }, task: 'sql', payload: sql, description: 'jobsched' };
+    const created = await call('POST', '/api/v1/schedules', { body });
+    assert.equal(created.status, 201);
+    assert.equal(created.headers.get('location'), '/api/v1/schedules/every-5m');
+    const { every } = await db.one(`select every::text from baton.schedules where name = 'every-5m'`);
+    assert.equal(every, '00:05:00');
+    const again = await call('POST', '/api/v1/schedules', { body });
+    assert.equal(again.status, 409);
+  });
+
+  it('names the field the database refused (400), and the malformed and the non-JSON bodies (400, 415)', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ cron: '61 * * * *', task: 'sql', payload: sql }, 'cron'],
+      [{ cron: '* * * * *', task: 'sql', payload: sql, timezone: 'Mars/Base' }, 'timezone'],
+      [{ every: '1 second', task: 'shell', payload: {} }, 'payload.command'],
+      [{ task: 'sql', payload: sql, colour: 'red' }, 'colour'],
+      [{ task: 'sql', payload: sql, priority: 'high' }, 'priority'],
+    ];
+    for (const [body, field] of cases) {
+      const answer = await call('PUT', '/api/v1/schedules/bad', { body });
+      assert.equal(answer.status, 400, JSON.stringify(answer.body));
+      assert.equal(answer.body.errors[0].field, field, JSON.stringify(answer.body));
+    }
+    assert.equal(
+      (
+        await call('PUT', '/api/v1/schedules/bad', {
+          body: '{"task": ',
+          headers: { 'content-type': 'application/json' },
+        })
+      ).status,
+      400,
+    );
+    assert.equal(
+      (await call('PUT', '/api/v1/schedules/bad', { body: 'task=sql', headers: { 'content-type': 'text/plain' } }))
+        .status,
+      415,
+    );
+    assert.equal((await db.query(`select 1 from baton.schedules where name = 'bad'`)).length, 0);
+  });
+
+  it('reads one with its next fires and recent runs; 404 for a name that does not exist', async () => {
+    const one = await call('GET', '/api/v1/schedules/nightly');
+    assert.equal(one.status, 200);
+    assert.equal(one.body.next_fires.length, 5);
+    assert.deepEqual(one.body.recent_runs, []);
+    assert.equal((await call('GET', '/api/v1/schedules/nope')).status, 404);
+  });
+
+  it('changes the fields given with PATCH, a new timing replacing the old', async () => {
+    const patched = await call('PATCH', '/api/v1/schedules/nightly', {
+      body: { every: '1 hour', labels: { team: 'data' } },
+    });
+    assert.equal(patched.status, 200);
+    assert.deepEqual(
+      [patched.body.cron, patched.body.every, patched.body.timezone],
+      [null, '01:00:00', 'Europe/Berlin'],
+    );
+    assert.equal((await call('PATCH', '/api/v1/schedules/nope', { body: { enabled: false } })).status, 404);
+  });
+
+  it('pauses and resumes', async () => {
+    assert.equal((await call('POST', '/api/v1/schedules/nightly/pause')).body.state, 'paused');
+    assert.equal((await call('POST', '/api/v1/schedules/nightly/resume')).body.enabled, true);
+  });
+
+  it('triggers a run (202, Location) that a worker runs', async () => {
+    const triggered = await call('POST', '/api/v1/schedules/nightly/trigger', { body: {} });
+    assert.equal(triggered.status, 202);
+    assert.equal(triggered.headers.get('location'), `/api/v1/runs/${triggered.body.id}`);
+    await waitFor('the triggered run to succeed', async () => {
+      const run = await call('GET', `/api/v1/runs/${triggered.body.id}`);
+      return run.body.status === 'succeeded';
+    });
+  });
+
+  it('pages through 30 schedules with a cursor, and filters by task and label', async () => {
+    for (let i = 0; i < 30; i++) {
+      await call('PUT', `/api/v1/schedules/page-${String(i).padStart(2, '0')}`, {
+        body: { task: 'sql', payload: sql, labels: { page: i % 2 ? 'odd' : 'even' } },
+      });
+    }
+    const names: string[] = [];
+    let cursor: string | null = '';
+    while (cursor !== null) {
+      const page: Answer = await call('GET', `/api/v1/schedules?limit=7&task=sql${cursor ? `&cursor=${cursor}` : ''}`);
+      names.push(...page.body.items.map((item: { name: string }) => item.name));
+      cursor = page.body.next_cursor;
+    }
+    assert.deepEqual(
+      names.filter((name) => name.startsWith('page-')),
+      Array.from({ length: 30 }, (_, i) => `page-${String(i).padStart(2, '0')}`),
+    );
+    const odd = await call('GET', '/api/v1/schedules?label=page:odd&limit=100');
+    assert.equal(odd.body.items.length, 15);
+    assert.equal((await call('GET', '/api/v1/schedules?limit=0')).status, 400);
+  });
+
+  it('deletes (204), keeping the history unless purged; then it is 404', async () => {
+    assert.equal((await call('DELETE', '/api/v1/schedules/nightly')).status, 204);
+    assert.equal((await call('GET', '/api/v1/schedules/nightly')).status, 404);
+    assert.equal((await call('DELETE', '/api/v1/schedules/nightly')).status, 404);
+    const { count } = await db.one(`select count(*)::int as count from baton.runs where schedule_name = 'nightly'`);
+    assert.equal(count, 1);
+  });
+});
+
+describe('runs, tasks and the cluster', () => {
+  it('starts an ad-hoc run (202), lists runs newest first, and cancels one (202)', async () => {
+    const started = await call('POST', '/api/v1/runs', {
+      body: { task: 'sql', payload: { sql: 'select pg_sleep(30)' }, name: 'adhoc-sleep' },
+    });
+    assert.equal(started.status, 202);
+    await waitFor(
+      'the run to start',
+      async () => (await call('GET', `/api/v1/runs/${started.body.id}`)).body.status === 'running',
+    );
+    const cancelled = await call('POST', `/api/v1/runs/${started.body.id}/cancel`);
+    assert.equal(cancelled.status, 202);
+    await waitFor(
+      'the run to be cancelled',
+      async () => (await call('GET', `/api/v1/runs/${started.body.id}`)).body.status === 'cancelled',
+    );
+    const list = await call('GET', '/api/v1/runs?limit=1');
+    assert.equal(list.body.items[0].id, Number(started.body.id));
+    assert.ok(list.body.next_cursor);
+    assert.equal((await call('GET', '/api/v1/runs/999999999')).status, 404);
+    const refused = await call('POST', '/api/v1/runs', { body: { task: 'sql', payload: {} } });
+    assert.equal(refused.body.errors[0].field, 'payload.sql');
+  });
+
+  it('lists the task catalog and the cluster with its leader', async () => {
+    const { body: catalog } = await call('GET', '/api/v1/tasks');
+    assert.ok(
+      catalog.tasks.some(
+        (task: { name: string; offered_by: string[] }) => task.name === 'sql' && task.offered_by.length === 1,
+      ),
+    );
+    const { body: cluster } = await call('GET', '/api/v1/cluster');
+    assert.equal(cluster.nodes.length, 1);
+    assert.equal(cluster.leader?.id, cluster.nodes[0].id);
+  });
+});
