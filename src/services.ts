@@ -77,8 +77,17 @@ export interface HttpListen {
 }
 
 function createHttpServer(ctx: NodeContext, listen: HttpListen): HttpServer {
-  const { config, connections, statements } = ctx;
-  return new HttpServer({ ...listen, pool: connections.pool, statements, schemas: config, logger: child(ctx, 'http') });
+  const { config, connections, statements, events } = ctx;
+  const logger = child(ctx, 'http');
+  return new HttpServer({
+    ...listen,
+    connections,
+    events,
+    pool: connections.pool,
+    statements,
+    schemas: config,
+    logger,
+  });
 }
 
 function runFeed(ctx: NodeContext): Service {

@@ -278,3 +278,137 @@ describe('runs, tasks and the cluster', () => {
     assert.equal(cluster.leader?.id, cluster.nodes[0].id);
   });
 });
+
+interface ServerSentEvent {
+  id?: string;
+  event: string;
+  data: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON of the event
+  at: number;
+}
+
+/** A client of /api/v1/events that keeps every event it reads. */
+async function openStream(lastEventId?: string) {
+  const abort = new AbortController();
+  const response = await fetch(`${base}/api/v1/events`, {
+    headers: { authorization: `Bearer ${tokens.reader}`, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+    signal: abort.signal,
+  });
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type')!, /^text\/event-stream/);
+  const events: ServerSentEvent[] = [];
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  void (async () => {
+    let buffered = '';
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+      if (done) return;
+      buffered += value;
+      let end: number;
+      while ((end = buffered.indexOf('\n\n')) >= 0) {
+        const block = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        const field = (name: string) => block.match(new RegExp(`^${name}: (.*)$`, 'm'))?.[1];
+        const event = field('event');
+        if (event) events.push({ id: field('id'), event, data: JSON.parse(field('data')!), at: performance.now() });
+      }
+    }
+  })();
+  return {
+    events,
+    /** The first event read at or after `since` (performance.now()) that matches. */
+    next: (what: string, match: (event: ServerSentEvent) => boolean, since = 0) =>
+      waitFor(what, () => events.find((event) => event.at >= since && match(event)), { timeoutMs: 5_000 }),
+    close: () => abort.abort(),
+  };
+}
+
+const withinASecond = (event: ServerSentEvent, since: number) =>
+  assert.ok(event.at - since < 1_000, `${event.event} ${JSON.stringify(event.data)} came ${event.at - since} ms later`);
+
+describe('the event stream', () => {
+  it('pushes a schedule inserted in psql, within a second', async (t) => {
+    const stream = await openStream();
+    const committed = performance.now();
+    await db.query(
+      `insert into baton.schedules (name, task, payload) values ('sse-new', 'sql', '{"sql": "select 1"}')`,
+    );
+    const event = await stream.next(
+      'the insert',
+      (e) => e.event === 'schedule' && e.data.name === 'sse-new',
+      committed,
+    );
+    assert.equal(event.data.op, 'insert');
+    withinASecond(event, committed);
+    t.diagnostic(`commit → event: ${(event.at - committed).toFixed(1)} ms`);
+    stream.close();
+  });
+
+  it("pushes a triggered run's transitions, and a cancel made in psql, each within a second", async (t) => {
+    const stream = await openStream();
+    const started = performance.now();
+    const triggered = await call('POST', '/api/v1/schedules/sse-new/trigger', { body: {} });
+    const id = triggered.body.id;
+    for (const status of ['pending', 'running', 'succeeded']) {
+      const event = await stream.next(
+        `run ${id} ${status}`,
+        (e) => e.event === 'run' && e.data.id === id && e.data.status === status,
+        started,
+      );
+      assert.equal(event.data.schedule, 'sse-new');
+      withinASecond(event, started);
+      t.diagnostic(`trigger → ${status}: ${(event.at - started).toFixed(1)} ms`);
+    }
+
+    await db.query(`select baton.schedule('sse-waits', null, 'nobody_offers', '{}', '{"allow_unknown_task": true}')`);
+    const { run } = await db.one(`select baton.trigger('sse-waits') as run`);
+    const committed = performance.now();
+    await db.query(`select baton.cancel($1)`, [run]);
+    const cancelled = await stream.next(
+      'the cancel',
+      (e) => e.event === 'run' && String(e.data.id) === run && e.data.status === 'cancelled',
+      committed,
+    );
+    withinASecond(cancelled, committed);
+    t.diagnostic(`cancel in psql → event: ${(cancelled.at - committed).toFixed(1)} ms`);
+    stream.close();
+  });
+
+  it('pushes a node that joins and leaves', async () => {
+    const stream = await openStream();
+    await db.query(
+      `insert into baton.nodes (id, roles, host, pid, version) values ('sse-node', '{worker}', 'h', 1, 'x')`,
+    );
+    await db.query(`delete from baton.nodes where id = 'sse-node'`);
+    for (const op of ['insert', 'delete']) {
+      const event = await stream.next(
+        `node ${op}`,
+        (e) => e.event === 'node' && e.data.id === 'sse-node' && e.data.op === op,
+      );
+      assert.deepEqual(event.data.roles, ['worker']);
+    }
+    stream.close();
+  });
+
+  it('replays what a client missed when it comes back with Last-Event-ID, and says resync when it cannot', async () => {
+    const first = await openStream();
+    const witness = await openStream();
+    await db.query(`update baton.schedules set description = 'one' where name = 'sse-new'`);
+    const seen = await first.next('the first update', (e) => e.event === 'schedule' && e.data.op === 'update');
+    first.close();
+    await db.query(`update baton.schedules set description = 'two' where name = 'sse-waits'`);
+    // The server has sent the second update once a client that stayed sees it.
+    await witness.next('the second update', (e) => e.event === 'schedule' && e.data.name === 'sse-waits');
+    witness.close();
+    const back = await openStream(seen.id);
+    const missed = await back.next(
+      'the missed update, replayed',
+      (e) => e.event === 'schedule' && e.data.name === 'sse-waits',
+      0,
+    );
+    assert.equal(missed.data.op, 'update');
+    back.close();
+    const stranger = await openStream('another-server-7');
+    await stranger.next('a resync', (e) => e.event === 'resync', 0);
+    stranger.close();
+  });
+});

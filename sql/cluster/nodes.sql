@@ -71,3 +71,22 @@ from (
 join pg_stat_activity a on a.pid = l.pid
 where l.key in (:SCHEMA.leader_lock_key(), :SCHEMA.fire_fence_key())
   and not pg_has_role(a.usesysid, (select n.nspowner from pg_namespace n where n.nspname = :SCHEMA_LITERAL), 'MEMBER');
+
+-- A node that joins, leaves (stops, or is reaped) or takes or loses the lead is announced on
+-- '<schema>:nodes' as {"op", "id", "roles", "is_leader"}; heartbeats are not.
+create or replace function :SCHEMA._notify_node_changed() returns trigger
+language plpgsql as $$
+declare
+  node :SCHEMA.nodes := case when tg_op = 'DELETE' then old else new end;
+begin
+  perform pg_notify(tg_table_schema || ':nodes', json_build_object(
+    'op', lower(tg_op), 'id', node.id, 'roles', node.roles, 'is_leader', node.is_leader)::text);
+  return null;
+end
+$$;
+
+create or replace trigger nodes_notify after insert or delete on :SCHEMA.nodes
+  for each row execute function :SCHEMA._notify_node_changed();
+create or replace trigger nodes_notify_leader after update of is_leader on :SCHEMA.nodes
+  for each row when (old.is_leader is distinct from new.is_leader)
+  execute function :SCHEMA._notify_node_changed();

@@ -1,20 +1,24 @@
--- Tell every scheduler what changed, on the channel named after the schema.
--- A statement that touches many rows sends one "resync" instead of a flood.
+-- Tell every scheduler (and every HTTP event stream) what changed, on the channel named
+-- after the schema: {"op", "id", "name"}. A statement that touches many rows sends one
+-- "resync" instead of a flood.
 create or replace function :SCHEMA._notify_schedules_changed() returns trigger
 language plpgsql as $$
 declare
-  ids bigint[];
+  changed int;
 begin
   if tg_op = 'DELETE' then
-    select array_agg(id) into ids from old_rows;
+    select count(*) into changed from old_rows;
   else
-    select array_agg(id) into ids from new_rows;
+    select count(*) into changed from new_rows;
   end if;
-  if cardinality(ids) > 100 then
+  if changed > 100 then
     perform pg_notify(tg_table_schema, json_build_object('op', 'resync')::text);
-  elsif ids is not null then
-    perform pg_notify(tg_table_schema, json_build_object('op', lower(tg_op), 'id', id)::text)
-    from unnest(ids) as id;
+  elsif tg_op = 'DELETE' then
+    perform pg_notify(tg_table_schema, json_build_object('op', 'delete', 'id', r.id, 'name', r.name)::text)
+    from old_rows r;
+  else
+    perform pg_notify(tg_table_schema, json_build_object('op', lower(tg_op), 'id', r.id, 'name', r.name)::text)
+    from new_rows r;
   end if;
   return null;
 end

@@ -6,7 +6,7 @@ import { runSessionLoop, untilBrokenOrStopped } from './session-loop.ts';
 import { quoteIdent } from './sql-text.ts';
 
 /**
- * LISTENs on one channel on a dedicated session, reconnecting with backoff when
+ * LISTENs on one channel (or a few) on a dedicated session, reconnecting with backoff when
  * the session breaks. Notifications sent while it was away are lost, so after
  * every (re)connect `onConnect` runs to catch up from the tables.
  */
@@ -19,9 +19,9 @@ export class ChannelListener {
       connections: Connections;
       /** application_name of the session. */
       name: string;
-      channel: string;
+      channel: string | readonly string[];
       logger: Logger;
-      onNotification: (payload: string) => void;
+      onNotification: (payload: string, channel: string) => void;
       onConnect: (client: pg.Client, reconnect: boolean) => Promise<void> | void;
     },
   ) {}
@@ -39,8 +39,8 @@ export class ChannelListener {
       logger,
       signal: this.#abort.signal,
       use: async (session) => {
-        session.client.on('notification', (message) => onNotification(message.payload ?? ''));
-        await session.client.query(`listen ${quoteIdent(channel)}`);
+        session.client.on('notification', (message) => onNotification(message.payload ?? '', message.channel));
+        for (const name of [channel].flat()) await session.client.query(`listen ${quoteIdent(name)}`);
         await onConnect(session.client, connects++ > 0);
         listening();
         const broken = await untilBrokenOrStopped(session);

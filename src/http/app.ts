@@ -2,14 +2,16 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 
 import type { Logger } from '../core/logger.ts';
-import { isMigrated } from '../db/migrate.ts';
 import type { Pool } from '../db/pool.ts';
 import type { SqlSchemas } from '../db/sql-text.ts';
 import type { Statements } from '../db/statements.ts';
 import { version } from '../version.ts';
 import { authenticate, type Caller } from './auth.ts';
+import type { EventStream } from './event-stream.ts';
 import { problem, problemOf } from './problem.ts';
 import { clusterRoutes } from './routes/cluster.ts';
+import { eventRoutes } from './routes/events.ts';
+import { healthRoutes } from './routes/health.ts';
 import { runRoutes } from './routes/runs.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 
@@ -25,6 +27,7 @@ export interface HttpAppOptions {
   statements: Statements;
   schemas: SqlSchemas;
   logger: Logger;
+  stream: EventStream;
 }
 
 /** What answers without a token (DESIGN.md "HTTP": liveness, readiness, the API's description). */
@@ -34,7 +37,13 @@ const publicRoutes = new Set(['/healthz', '/readyz', '/api/v1/openapi.json']);
  * The HTTP API: REST under /api/v1 (DESIGN.md "HTTP"), its OpenAPI 3.1 document made from the
  * same schemas that validate the requests, errors as problem+json naming the field.
  */
-export async function buildHttpApp({ pool, statements, schemas, logger }: HttpAppOptions): Promise<FastifyInstance> {
+export async function buildHttpApp({
+  pool,
+  statements,
+  schemas,
+  logger,
+  stream,
+}: HttpAppOptions): Promise<FastifyInstance> {
   // pino's Logger, typed as Fastify's own logger so that the instance is Fastify's default type.
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -76,19 +85,11 @@ export async function buildHttpApp({ pool, statements, schemas, logger }: HttpAp
       .send(problem(404, `no route ${request.method} ${request.url}`)),
   );
 
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    const ready = await isMigrated(pool, schemas).catch(() => false);
-    if (ready) return { status: 'ready' };
-    return reply
-      .code(503)
-      .type('application/problem+json')
-      .send(problem(503, 'the database is not reachable, or its schema is not current (baton migrate)'));
-  });
+  healthRoutes(app, { pool, schemas });
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-
   scheduleRoutes(app, { pool, statements });
   runRoutes(app, { pool, statements });
   clusterRoutes(app, { pool, statements });
+  eventRoutes(app, stream);
   return app;
 }
