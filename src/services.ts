@@ -45,7 +45,7 @@ export function nodeServices(
 ): { services: Service[]; elector: Elector | undefined; server: HttpServer | undefined } {
   const elector = roles.includes('scheduler') ? createElector(ctx) : undefined;
   const runner = roles.includes('worker') ? createWorkerRunner(ctx, sharedSessions) : undefined;
-  const server = http ? createHttpServer(ctx, http) : undefined;
+  const server = http ? createHttpServer(ctx, http, () => elector?.isConfirmedLeader ?? false) : undefined;
   const registry = createRegistry(ctx, roles, runner, elector);
   const services: Service[] = [
     registry,
@@ -76,17 +76,18 @@ export interface HttpListen {
   host: string;
 }
 
-function createHttpServer(ctx: NodeContext, listen: HttpListen): HttpServer {
+function createHttpServer(ctx: NodeContext, listen: HttpListen, isLeader: () => boolean): HttpServer {
   const { config, connections, statements, events } = ctx;
-  const logger = child(ctx, 'http');
   return new HttpServer({
     ...listen,
     connections,
     events,
+    isLeader,
     pool: connections.pool,
     statements,
     schemas: config,
-    logger,
+    logger: child(ctx, 'http'),
+    metricsPublic: config.http.metricsPublic,
   });
 }
 

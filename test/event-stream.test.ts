@@ -66,6 +66,9 @@ it('drops a client that stops reading, and keeps serving the one that reads', as
     kind: 'adhoc',
     status: 'running',
     attempt: 1,
+    fireAt: Date.now(),
+    startedAt: Date.now(),
+    finishedAt: null,
   };
   // Emitted in slices, so the reading client's socket drains between them as a live one would,
   // until the stalled one is dropped: the kernel's socket buffers take megabytes first.

@@ -412,3 +412,58 @@ describe('the event stream', () => {
     stranger.close();
   });
 });
+
+describe('metrics', () => {
+  /** One sample of the Prometheus text: the value of `name{labels}`, undefined when absent. */
+  const sample = (text: string, series: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
+  const scrape = async (token: string | null = tokens.reader) => {
+    const response = await fetch(`${base}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    return { status: response.status, type: response.headers.get('content-type'), text: await response.text() };
+  };
+
+  it('needs a token, and answers in the Prometheus text format', async () => {
+    assert.equal((await scrape(null)).status, 401);
+    const { status, type } = await scrape();
+    assert.equal(status, 200);
+    assert.match(type!, /^text\/plain; version=0\.0\.4/);
+  });
+
+  it("reads each schedule's fires and last success from the database, and counts fires and runs from the feed", async () => {
+    await call('PUT', '/api/v1/schedules/metered', {
+      body: { cron: '* * * * * *', task: 'sql', payload: { sql: 'select 1' } },
+    });
+    await waitFor(
+      'a scheduled run of metered to succeed',
+      async () =>
+        (
+          await db.query(
+            `select 1 from baton.runs where schedule_name = 'metered' and kind = 'scheduled' and status = 'succeeded'`,
+          )
+        ).length > 0,
+    );
+    const { text } = await scrape();
+    const { last_success } = await db.one(
+      `select extract(epoch from max(finished_at))::float8 as last_success from baton.runs where schedule_name = 'metered' and status = 'succeeded'`,
+    );
+    // The per-schedule gauges are the database's, as of the scrape.
+    const scraped = sample(text, 'pgbaton_schedule_last_success_timestamp_seconds{schedule="metered"}')!;
+    assert.ok(scraped >= last_success - 1, `${scraped} vs ${last_success}`);
+    assert.ok(
+      sample(text, 'pgbaton_schedule_next_fire_timestamp_seconds{schedule="metered"}')! > Date.now() / 1000 - 2,
+    );
+    assert.ok(sample(text, 'pgbaton_schedule_last_fire_timestamp_seconds{schedule="metered"}')! > 0);
+    const { active } = await db.one(`select count(*)::int as active from baton.schedule_status where state = 'active'`);
+    assert.equal(sample(text, 'pgbaton_schedules{state="active"}'), active);
+    assert.equal(sample(text, 'pgbaton_leader'), 1);
+    assert.equal(sample(text, 'pgbaton_nodes{role="scheduler"}'), 1);
+    // The feed's counters: the runs this node heard of since it started.
+    assert.ok(sample(text, 'pgbaton_fires_total{outcome="enqueued"}')! >= 1);
+    assert.ok(sample(text, 'pgbaton_runs_total{task="sql",status="succeeded"}')! >= 1);
+    assert.ok(sample(text, 'pgbaton_fire_lateness_seconds_count')! >= 1);
+    assert.ok(sample(text, 'pgbaton_run_duration_seconds_count{task="sql"}')! >= 1);
+    await call('DELETE', '/api/v1/schedules/metered');
+  });
+});

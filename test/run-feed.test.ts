@@ -69,7 +69,15 @@ describe('the run feed', () => {
     assert.equal(created.task, 'feed:echo');
     assert.equal(created.kind, 'manual');
     assert.equal(created.scheduleId, String((await db.one(`select id from baton.schedules where name = 'echo'`)).id));
-    assert.equal(changes.findLast((c) => c.id === runId)!.attempt, 1);
+    const finished = changes.findLast((c) => c.id === runId)!;
+    assert.equal(finished.attempt, 1);
+    // Its instants, as the database has them: what metrics make lateness and duration of.
+    const row = await db.one(`select fire_at, started_at, finished_at from baton.runs where id = $1`, [runId]);
+    assert.deepEqual(
+      [finished.fireAt, finished.startedAt, finished.finishedAt],
+      [row.fire_at.getTime(), row.started_at.getTime(), row.finished_at.getTime()],
+    );
+    assert.deepEqual([created.startedAt, created.finishedAt], [null, null]);
   });
 
   it('shows an ad-hoc run, its output while it runs, and a cancel made in SQL', async () => {

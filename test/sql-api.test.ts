@@ -412,7 +412,7 @@ describe('baton.run() (ad-hoc runs)', () => {
 });
 
 describe('change notifications', () => {
-  it('notify {op, id} per row on the schema channel, and one resync for large statements', async () => {
+  it('notify {op, id, name} per row on the schema channel, and one resync for large statements', async () => {
     const received: string[] = [];
     db.client.on('notification', (message) => received.push(message.payload ?? ''));
     await db.query('listen baton');
@@ -426,9 +426,9 @@ describe('change notifications', () => {
     assert.deepEqual(
       received.map((payload) => JSON.parse(payload)),
       [
-        { op: 'insert', id: Number(id) },
-        { op: 'update', id: Number(id) },
-        { op: 'delete', id: Number(id) },
+        { op: 'insert', id: Number(id), name: 'n' },
+        { op: 'update', id: Number(id), name: 'n' },
+        { op: 'delete', id: Number(id), name: 'n' },
         { op: 'resync' },
       ],
     );

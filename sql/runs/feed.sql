@@ -5,7 +5,7 @@
 --
 -- One notification per run:
 --   {"change": "insert" | "status" | "output", "id", "schedule_id", "schedule", "task",
---    "kind", "status", "attempt"}
+--    "kind", "status", "attempt", "fire_at", "started_at", "finished_at"}
 -- "schedule" is the schedule's name, null when it is over 200 characters (a notification
 -- holds at most 8,000 bytes: read the row).
 -- A statement that creates more than 100 runs (a leader's fire of thousands due at one
@@ -19,7 +19,8 @@ language sql stable as $$
   select json_build_object(
     'change', change, 'id', run.id, 'schedule_id', run.schedule_id,
     'schedule', case when length(run.schedule_name) <= 200 then run.schedule_name end,
-    'task', run.task, 'kind', run.kind, 'status', run.status, 'attempt', run.attempt)::text
+    'task', run.task, 'kind', run.kind, 'status', run.status, 'attempt', run.attempt,
+    'fire_at', run.fire_at, 'started_at', run.started_at, 'finished_at', run.finished_at)::text
 $$;
 
 create or replace function :SCHEMA._notify_runs_inserted() returns trigger

@@ -1,11 +1,8 @@
--- Each schedule as people ask after it: its state, its timing as one text, the next and last
--- fires, the last run, the last 24 hours, and how many live workers offer its task (0: its
--- runs wait).
-create or replace view :SCHEMA.schedule_status as
-select
-  s.id,
-  s.name,
-  case
+-- A schedule's state: invalid (the leader cannot plan it), paused, ended, done (a one-shot
+-- that fired), manual (no timing) or active. What schedule_status and /metrics count.
+create or replace function :SCHEMA._schedule_state(s :SCHEMA.schedules, st :SCHEMA.schedule_state) returns text
+language sql stable as $$
+  select case
     when st.last_error is not null then 'invalid'
     when not s.enabled then 'paused'
     when s.ends_at is not null and s.ends_at <= now() then 'ended'
@@ -13,7 +10,17 @@ select
     when s.run_at is not null and st.last_fire_at >= date_trunc('milliseconds', s.run_at) then 'done'
     when s.cron is null and s.every is null and s.run_at is null then 'manual'
     else 'active'
-  end as state,
+  end
+$$;
+
+-- Each schedule as people ask after it: its state, its timing as one text, the next and last
+-- fires, the last run, the last 24 hours, and how many live workers offer its task (0: its
+-- runs wait).
+create or replace view :SCHEMA.schedule_status as
+select
+  s.id,
+  s.name,
+  :SCHEMA._schedule_state(s, st) as state,
   case
     when s.cron is not null then s.cron
     when s.every is not null then 'every ' || s.every

@@ -18,6 +18,10 @@ export interface RunChange {
   kind: RunKind;
   status: RunStatus;
   attempt: number;
+  /** The run's instants, epoch ms (null until they happen). */
+  fireAt: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
 }
 
 /** The runs one statement created when it created more than 100 (a burst's fire): counted, not listed. */

@@ -36,6 +36,7 @@ const statementNames = [
   'api_cancel',
   'api_tasks',
   'api_cluster',
+  'metrics_snapshot',
 ] as const;
 
 export type StatementName = (typeof statementNames)[number];

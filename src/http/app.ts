@@ -8,6 +8,7 @@ import type { Statements } from '../db/statements.ts';
 import { version } from '../version.ts';
 import { authenticate, type Caller } from './auth.ts';
 import type { EventStream } from './event-stream.ts';
+import type { Metrics } from './metrics.ts';
 import { problem, problemOf } from './problem.ts';
 import { clusterRoutes } from './routes/cluster.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -28,10 +29,10 @@ export interface HttpAppOptions {
   schemas: SqlSchemas;
   logger: Logger;
   stream: EventStream;
+  metrics: Metrics;
+  /** Whether /metrics answers without a token. */
+  metricsPublic: boolean;
 }
-
-/** What answers without a token (DESIGN.md "HTTP": liveness, readiness, the API's description). */
-const publicRoutes = new Set(['/healthz', '/readyz', '/api/v1/openapi.json']);
 
 /**
  * The HTTP API: REST under /api/v1 (DESIGN.md "HTTP"), its OpenAPI 3.1 document made from the
@@ -43,7 +44,11 @@ export async function buildHttpApp({
   schemas,
   logger,
   stream,
+  metrics,
+  metricsPublic,
 }: HttpAppOptions): Promise<FastifyInstance> {
+  // What answers without a token (DESIGN.md "HTTP": liveness, readiness, the API's description).
+  const publicRoutes = new Set(['/healthz', '/readyz', '/api/v1/openapi.json', ...(metricsPublic ? ['/metrics'] : [])]);
   // pino's Logger, typed as Fastify's own logger so that the instance is Fastify's default type.
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -63,6 +68,25 @@ export async function buildHttpApp({
     },
   });
 
+  guard(app, { pool, statements, publicRoutes });
+
+  healthRoutes(app, { pool, schemas });
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  scheduleRoutes(app, { pool, statements });
+  runRoutes(app, { pool, statements });
+  clusterRoutes(app, { pool, statements });
+  eventRoutes(app, stream);
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+  return app;
+}
+
+/** Every request's token checked (but the public routes'), logged at debug; every error a problem. */
+function guard(
+  app: FastifyInstance,
+  { pool, statements, publicRoutes }: { pool: Pool; statements: Statements; publicRoutes: Set<string> },
+): void {
   app.addHook('onRequest', async (request) => {
     if (publicRoutes.has(request.routeOptions.url ?? '')) return;
     request.caller = await authenticate(request, { pool, statements });
@@ -84,12 +108,4 @@ export async function buildHttpApp({
       .type('application/problem+json')
       .send(problem(404, `no route ${request.method} ${request.url}`)),
   );
-
-  healthRoutes(app, { pool, schemas });
-  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  scheduleRoutes(app, { pool, statements });
-  runRoutes(app, { pool, statements });
-  clusterRoutes(app, { pool, statements });
-  eventRoutes(app, stream);
-  return app;
 }

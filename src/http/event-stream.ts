@@ -156,6 +156,9 @@ function runEvent(change: RunChange) {
     kind: change.kind,
     status: change.status,
     attempt: change.attempt,
+    fire_at: iso(change.fireAt),
+    started_at: iso(change.startedAt),
+    finished_at: iso(change.finishedAt),
   };
 }
 
@@ -163,3 +166,5 @@ function runEvent(change: RunChange) {
 function runsEvent(batch: RunBatch) {
   return { first_id: Number(batch.firstId), last_id: Number(batch.lastId), count: batch.count, runs: batch.runs };
 }
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

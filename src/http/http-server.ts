@@ -5,18 +5,22 @@ import type { Service } from '../core/lifecycle.ts';
 import type { Connections } from '../db/pool.ts';
 import type { HttpAppOptions } from './app.ts';
 import { EventStream } from './event-stream.ts';
+import type { Metrics } from './metrics.ts';
 
-export interface HttpServerOptions extends Omit<HttpAppOptions, 'stream'> {
+export interface HttpServerOptions extends Omit<HttpAppOptions, 'stream' | 'metrics'> {
   port: number;
   host: string;
   connections: Connections;
   events: BatonEvents;
+  /** Whether this node holds the baton now (the pgbaton_leader gauge). */
+  isLeader: () => boolean;
 }
 
 /** The HTTP API as a service of a node: listens at start; at stop ends the event streams, drains and closes. */
 export class HttpServer implements Service {
   #app: FastifyInstance | undefined;
   #stream: EventStream | undefined;
+  #metrics: Metrics | undefined;
 
   constructor(private readonly options: HttpServerOptions) {}
 
@@ -29,12 +33,14 @@ export class HttpServer implements Service {
   }
 
   async start(): Promise<void> {
-    const { connections, events, port, host, ...app } = this.options;
+    const { connections, events, port, host, isLeader, ...app } = this.options;
     this.#stream = new EventStream({ connections, schema: app.schemas.schema, events, logger: app.logger });
     await this.#stream.start();
-    // Loaded here: a node without HTTP never loads Fastify.
-    const { buildHttpApp } = await import('./app.ts');
-    this.#app = await buildHttpApp({ ...app, stream: this.#stream });
+    // Loaded here: a node without HTTP never loads Fastify nor prom-client.
+    const [{ buildHttpApp }, { Metrics }] = await Promise.all([import('./app.ts'), import('./metrics.ts')]);
+    this.#metrics = new Metrics({ pool: app.pool, statements: app.statements, events, isLeader });
+    this.#metrics.start();
+    this.#app = await buildHttpApp({ ...app, stream: this.#stream, metrics: this.#metrics });
     await this.#app.listen({ port, host });
     app.logger.info({ url: this.url }, 'http listening');
   }
@@ -42,8 +48,10 @@ export class HttpServer implements Service {
   async stop(): Promise<void> {
     // Streams first: an open one would keep close() waiting.
     await this.#stream?.stop();
+    this.#metrics?.stop();
     await this.#app?.close();
     this.#app = undefined;
     this.#stream = undefined;
+    this.#metrics = undefined;
   }
 }

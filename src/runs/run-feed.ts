@@ -71,5 +71,14 @@ function fromJson(raw: Record<string, unknown> | null): RunChange | RunBatch | u
     kind: raw.kind as RunKind,
     status: raw.status as RunStatus,
     attempt: Number(raw.attempt),
+    fireAt: instant(raw.fire_at),
+    startedAt: instant(raw.started_at),
+    finishedAt: instant(raw.finished_at),
   };
+}
+
+/** An instant of the payload in epoch ms; null when absent or not one. */
+function instant(value: unknown): number | null {
+  const ms = typeof value === 'string' ? Date.parse(value) : NaN;
+  return Number.isNaN(ms) ? null : ms;
 }
