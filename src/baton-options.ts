@@ -28,6 +28,9 @@ export interface StartOptions {
   scheduler?: boolean;
   /** Run tasks. Default true. */
   worker?: boolean;
-  /** Serve the HTTP API on this port (0: one the system picks; see httpUrl). Default: none. */
-  http?: { port: number; host?: string };
+  /**
+   * The HTTP API: on `port` (0: one the system picks; see httpUrl), or, without a port, only
+   * as a handler for the app's own server (see httpHandler). Default: none.
+   */
+  http?: { port?: number; host?: string };
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { BatonOptions, StartOptions } from './baton-options.ts';
 import { type Config, resolveConfig } from './config/config.ts';
@@ -72,6 +73,14 @@ export class Baton {
   /** Where this node's HTTP API listens, while it does. */
   get httpUrl(): string | undefined {
     return this.#server?.url;
+  }
+
+  /**
+   * The HTTP API as a request handler for the app's own server (`http.createServer`, or
+   * Express's `app.use('/baton', handler)`), while started with `http`; undefined otherwise.
+   */
+  get httpHandler(): ((request: IncomingMessage, response: ServerResponse) => void) | undefined {
+    return this.#server?.handler;
   }
 
   /** Whether this node holds the leader lock right now. */

@@ -72,7 +72,8 @@ const child = (ctx: NodeContext, module: string) => ctx.logger.child({ module })
 
 /** Where a node's HTTP API listens. */
 export interface HttpListen {
-  port: number;
+  /** None: the API is only a handler for the app's own server. */
+  port?: number;
   host: string;
 }
 

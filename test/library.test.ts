@@ -1,5 +1,7 @@
 // Embedding: the host's pool, the host's own task functions, the typed schedule operations.
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 
 import type pg from 'pg';
@@ -133,5 +135,36 @@ describe('a Baton that stops and starts again', () => {
     await waitForLeader(baton);
     await waitFor('fires after the restart', () => ticks >= before + 2);
     assert.equal((await db.query('select id from baton.nodes')).length, 1);
+  });
+});
+
+describe("the HTTP API on the app's own server", () => {
+  let db: TestDatabase;
+  let baton: Baton;
+  let server: Server;
+
+  before(async () => {
+    db = await createTestDatabase();
+    baton = testBaton(db.url);
+    await baton.start({ scheduler: false, worker: false, http: {} });
+    assert.equal(baton.httpUrl, undefined, 'no port of its own');
+    server = createServer(baton.httpHandler!);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+  after(async () => {
+    server.close();
+    await baton.stop();
+    await db.drop();
+  });
+
+  it('answers through the handler, with the same tokens', async () => {
+    const { token } = await db.one(`select baton.create_token('app', 'reader') as token`);
+    await db.query(`select baton.schedule('mounted', '@daily', 'sql', '{"sql": "select 1"}')`);
+    const { port } = server.address() as AddressInfo;
+    const url = `http://127.0.0.1:${port}/api/v1/schedules/mounted`;
+    assert.equal((await fetch(url)).status, 401);
+    const answer = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(answer.status, 200);
+    assert.equal(((await answer.json()) as { cron: string }).cron, '@daily');
   });
 });

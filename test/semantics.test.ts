@@ -95,15 +95,16 @@ describe('jitter', () => {
 });
 
 describe('edits', () => {
-  // One run at a time, each longer than a second: runs fired before the edit wait their turn
-  // and start after it, which is what the test is about.
+  // One run at a time, each 2.5 s while one fires a second: a run fired before the edit waits
+  // its turn and starts after it, which is what the test is about. (With runs of 1.2 s, the run
+  // waiting when the edit came started 0.2 s after its fire instant, as the edit committed.)
   let edits: TestDatabase;
   useBaton((env) => (edits = env.db), { config: { worker: { concurrency: 1 } } });
 
   it('a fire already enqueued keeps its definition; the next fire takes the new one', async () => {
     // What ran, not what the run row says: each definition writes its own version.
     await edits.query('create table edit_log (version text not null)');
-    const v1 = `insert into edit_log select 'v1' from pg_sleep(1.2)`;
+    const v1 = `insert into edit_log select 'v1' from pg_sleep(2.5)`;
     await edits.query(`select baton.schedule('edited', '* * * * * *', 'sql', jsonb_build_object('sql', $1::text))`, [
       v1,
     ]);

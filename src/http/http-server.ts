@@ -1,3 +1,5 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
 import type { FastifyInstance } from 'fastify';
 
 import type { BatonEvents } from '../core/events.ts';
@@ -8,7 +10,8 @@ import { EventStream } from './event-stream.ts';
 import type { Metrics } from './metrics.ts';
 
 export interface HttpServerOptions extends Omit<HttpAppOptions, 'stream' | 'metrics'> {
-  port: number;
+  /** Where to listen; none: only a handler for the app's own server. */
+  port?: number;
   host: string;
   connections: Connections;
   events: BatonEvents;
@@ -32,6 +35,12 @@ export class HttpServer implements Service {
     return `http://${['0.0.0.0', '[::]'].includes(host) ? '127.0.0.1' : host}:${address.port}`;
   }
 
+  /** The API as a request handler, once started (Fastify's router, as a server factory uses it). */
+  get handler(): ((request: IncomingMessage, response: ServerResponse) => void) | undefined {
+    const app = this.#app;
+    return app && ((request, response) => app.routing(request, response));
+  }
+
   async start(): Promise<void> {
     const { connections, events, port, host, isLeader, ...app } = this.options;
     this.#stream = new EventStream({ connections, schema: app.schemas.schema, events, logger: app.logger });
@@ -41,6 +50,10 @@ export class HttpServer implements Service {
     this.#metrics = new Metrics({ pool: app.pool, statements: app.statements, events, isLeader });
     this.#metrics.start();
     this.#app = await buildHttpApp({ ...app, stream: this.#stream, metrics: this.#metrics });
+    if (port === undefined) {
+      await this.#app.ready();
+      return;
+    }
     await this.#app.listen({ port, host });
     app.logger.info({ url: this.url }, 'http listening');
   }
