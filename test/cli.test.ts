@@ -59,6 +59,53 @@ describe('baton CLI', () => {
     assert.equal((await runBaton(['migrate'], { DATABASE_URL: db.url })).stdout, 'already up to date\n');
   });
 
+  it('creates, lists and revokes API tokens, showing a token once and never its hash', async () => {
+    const created = await runBaton(['token', 'create', 'ci', '--role', 'admin', '--json'], { DATABASE_URL: db.url });
+    assert.equal(created.code, 0, created.stderr);
+    const { token, role } = JSON.parse(created.stdout) as { token: string; role: string };
+    assert.match(token, /^baton_[0-9a-f]{64}$/);
+    assert.equal(role, 'admin');
+    const again = await runBaton(['token', 'create', 'ci'], { DATABASE_URL: db.url });
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /name: a token "ci" exists; revoke it first/);
+    const bad = await runBaton(['token', 'create', 'x', '--role', 'owner'], { DATABASE_URL: db.url });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /role: "owner" must be admin or reader/);
+    const listed = await runBaton(['token', 'ls', '--json'], { DATABASE_URL: db.url });
+    const tokens = JSON.parse(listed.stdout) as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      tokens.map((t) => [t.name, t.role]),
+      [['ci', 'admin']],
+    );
+    assert.ok(!listed.stdout.includes(token.slice(6)) && !('hash' in tokens[0]!), 'neither the token nor its hash');
+    assert.equal((await runBaton(['token', 'revoke', 'ci'], { DATABASE_URL: db.url })).code, 0);
+    const gone = await runBaton(['token', 'revoke', 'ci'], { DATABASE_URL: db.url });
+    assert.equal(gone.code, 2);
+    assert.match(gone.stderr, /token "ci" does not exist/);
+  });
+
+  it('`serve` answers /metrics without a token with --metrics-public, and nothing else', async () => {
+    const node = spawnBaton([
+      'serve',
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--metrics-public',
+      '--database-url',
+      db.url,
+    ]);
+    try {
+      const { url } = await node.waitForLog('the API to listen', (line) => line.msg === 'http listening');
+      const metrics = await fetch(`${url as string}/metrics`);
+      assert.equal(metrics.status, 200);
+      assert.match(await metrics.text(), /^# HELP pgbaton_/m);
+      assert.equal((await fetch(`${url as string}/api/v1/schedules`)).status, 401);
+    } finally {
+      assert.equal(await node.stop(), 0);
+    }
+  });
+
   it('`start` runs schedules end to end and exits 0 on SIGTERM', async () => {
     const node = spawnBaton(['start', '--shell', '--database-url', db.url]);
     try {

@@ -467,3 +467,21 @@ describe('metrics', () => {
     await call('DELETE', '/api/v1/schedules/metered');
   });
 });
+
+describe('shutdown', () => {
+  it('ends the event streams and exits 0 on SIGTERM, having logged no token', async () => {
+    const stream = await openStream();
+    assert.equal(await node.stop(), 0);
+    await waitFor('the stream to end', async () => {
+      const answer = await fetch(`${base}/healthz`).catch(() => undefined);
+      return answer === undefined;
+    });
+    stream.close();
+    const written = JSON.stringify(node.logs) + node.output.join('\n');
+    for (const token of Object.values(tokens)) assert.ok(!written.includes(token), 'a token in the log');
+    assert.ok(
+      node.logs.some((line) => line.msg === 'http request'),
+      'requests are logged (at debug)',
+    );
+  });
+});

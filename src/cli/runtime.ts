@@ -80,7 +80,7 @@ export function wrapHandler<A extends unknown[]>(
       process.stderr.write(`baton: ${error.message}\n`);
       process.exitCode =
         ownFailureExitCode ??
-        (error.kind === 'invalid' || error.kind === 'not_found' ? ExitCode.invalid : ExitCode.failure);
+        (['invalid', 'not_found', 'clash'].includes(error.kind) ? ExitCode.invalid : ExitCode.failure);
     }
   };
 }

@@ -1,5 +1,5 @@
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 
 import type { Logger } from '../core/logger.ts';
 import type { Pool } from '../db/pool.ts';
@@ -52,7 +52,8 @@ export async function buildHttpApp({
   // pino's Logger, typed as Fastify's own logger so that the instance is Fastify's default type.
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Requests are logged by the onResponse hook below, at debug: one line each, no headers.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     // A field the API does not know is refused, naming it, not dropped in silence.
     ajv: { customOptions: { removeAdditional: false } },
