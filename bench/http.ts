@@ -93,7 +93,12 @@ async function main(): Promise<void> {
       `${sse.expected}`,
       (v) => v === sse.expected,
     ]),
-    fig('server max RSS', server.maxRssMb, ' MiB', 'VmRSS of the `baton start --port` process, sampled every 500 ms over the whole run'),
+    fig(
+      'server max RSS',
+      server.maxRssMb,
+      ' MiB',
+      'VmRSS of the `baton start --port` process, sampled every 500 ms over the whole run',
+    ),
   ];
   const section = [
     `## HTTP API (${external ? new URL(external).host : 'embedded'})`,
