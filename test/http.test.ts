@@ -480,8 +480,8 @@ describe('shutdown', () => {
     const written = JSON.stringify(node.logs) + node.output.join('\n');
     for (const token of Object.values(tokens)) assert.ok(!written.includes(token), 'a token in the log');
     assert.ok(
-      node.logs.some((line) => line.msg === 'http request'),
-      'requests are logged (at debug)',
+      node.logs.some((line) => line.msg === 'http request' && line.token === 'reader'),
+      'requests are logged (at debug) with the name of their token',
     );
   });
 });

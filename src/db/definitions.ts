@@ -5,6 +5,7 @@ import type { Logger } from '../core/logger.ts';
 import { version } from '../version.ts';
 import type { Pool, PoolClient } from './pool.ts';
 import { bindSchemas, packageRoot, quoteIdent, readPackageFile, type SqlSchemas } from './sql-text.ts';
+import { inTransaction } from './transaction.ts';
 
 /**
  * The domains of sql/, in the order their files are installed: a view or a trigger needs
@@ -65,8 +66,7 @@ export async function installDefinitions(client: PoolClient, schemas: SqlSchemas
     );
     return [];
   }
-  await client.query('begin');
-  try {
+  await inTransaction(client, async () => {
     // Function bodies are checked when they run (the suite runs them all): files install in
     // any order of their functions, and one changed file installs alone.
     await client.query('set local check_function_bodies = off');
@@ -81,11 +81,7 @@ export async function installDefinitions(client: PoolClient, schemas: SqlSchemas
       );
     }
     await client.query(`select ${schema}.grant_roles()`);
-    await client.query('commit');
-  } catch (error) {
-    await client.query('rollback');
-    throw error;
-  }
+  });
   for (const definition of changed) logger.info({ file: definition.file }, 'SQL definitions installed');
   return changed.map((definition) => definition.file);
 }

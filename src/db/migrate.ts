@@ -7,6 +7,7 @@ import type { Logger } from '../core/logger.ts';
 import { installDefinitions, installedDefinitions, readDefinitions } from './definitions.ts';
 import type { Pool, PoolClient } from './pool.ts';
 import { bindSchemas, packageRoot, quoteIdent, readPackageFile, type SqlSchemas } from './sql-text.ts';
+import { inTransaction } from './transaction.ts';
 
 export interface Migration {
   id: number;
@@ -113,21 +114,18 @@ export async function migrate(pool: Pool, schemas: SqlSchemas, logger: Logger): 
         }
         continue;
       }
-      await client.query('begin');
-      try {
+      await inTransaction(client, async () => {
         await client.query(`insert into ${schema}.migrations (id, name, hash) values ($1, $2, $3)`, [
           migration.id,
           migration.name,
           migration.hash,
         ]);
         await client.query(bindSchemas(migration.text, schemas));
-        await client.query('commit');
-      } catch (error) {
-        await client.query('rollback');
+      }).catch((error: unknown) => {
         throw new Error(`migration ${migration.id}_${migration.name} failed: ${(error as Error).message}`, {
           cause: error,
         });
-      }
+      });
       applied.push(`${migration.id}_${migration.name}`);
       logger.info({ migration: migration.name, id: migration.id }, 'migration applied');
     }
@@ -178,8 +176,7 @@ async function adoptPreRelease(client: PoolClient, schemas: SqlSchemas, logger: 
     );
   }
   const baseline = readMigrations()[0]!;
-  await client.query('begin');
-  try {
+  await inTransaction(client, async () => {
     await client.query(bindSchemas(readPackageFile('migrations/pre-release.sql'), schemas));
     await client.query(`delete from ${schema}.migrations`);
     await client.query(`insert into ${schema}.migrations (id, name, hash) values ($1, $2, $3)`, [
@@ -187,10 +184,6 @@ async function adoptPreRelease(client: PoolClient, schemas: SqlSchemas, logger: 
       baseline.name,
       baseline.hash,
     ]);
-    await client.query('commit');
-  } catch (error) {
-    await client.query('rollback');
-    throw error;
-  }
+  });
   logger.info({ migrations: recorded }, 'pre-release installation recorded as at 1_baseline');
 }

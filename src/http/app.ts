@@ -93,8 +93,10 @@ function guard(
     request.caller = await authenticate(request, { pool, statements });
   });
   app.addHook('onResponse', async (request, reply) => {
+    // The token's name (never the token): who did what.
+    const { method, routeOptions, caller } = request;
     request.log.debug(
-      { method: request.method, route: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime },
+      { method, route: routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime, token: caller?.token },
       'http request',
     );
   });

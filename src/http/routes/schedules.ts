@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Static } from 'typebox';
 
-import type { Pool, PoolClient } from '../../db/pool.ts';
+import type { Pool } from '../../db/pool.ts';
 import { runStatement, type Statement, statement, type Statements } from '../../db/statements.ts';
+import { poolTransaction } from '../../db/transaction.ts';
 import { HttpProblem } from '../problem.ts';
 import {
   NameParams,
@@ -69,7 +70,7 @@ export function scheduleRoutes(app: FastifyInstance, { pool, statements }: Deps)
     pool,
     detail,
     async write(name, change, reply, { ifMatch, createOnly = false }) {
-      const created = await transaction(pool, async (client) => {
+      const created = await poolTransaction(pool, async (client) => {
         const [current] = await run(client, lockSchedule, { name });
         if (ifMatch !== undefined && (!current || !etagMatches(ifMatch, current.etag))) {
           throw new HttpProblem(412, `schedule "${name}" is not as If-Match says: read it again`);
@@ -199,19 +200,4 @@ function fieldsOf({ interval, ...fields }: ScheduleBody): Item {
 /** Whether an If-Match header names this entity tag (or any, with *). */
 function etagMatches(header: string, etag: string): boolean {
   return header.split(',').some((tag) => ['*', `"${etag}"`, `W/"${etag}"`].includes(tag.trim()));
-}
-
-async function transaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
-    const result = await work(client);
-    await client.query('commit');
-    return result;
-  } catch (error) {
-    await client.query('rollback').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
 }
