@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 
 import { type BatonProcess, spawnBaton } from './helpers/baton-process.ts';
-import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+import { createTestDatabase, type TestDatabase, withClient } from './helpers/db.ts';
 import { waitFor } from './helpers/wait.ts';
 
 interface Answer {
@@ -465,6 +465,31 @@ describe('metrics', () => {
     assert.ok(sample(text, 'pgbaton_fire_lateness_seconds_count')! >= 1);
     assert.ok(sample(text, 'pgbaton_run_duration_seconds_count{task="sql"}')! >= 1);
     await call('DELETE', '/api/v1/schedules/metered');
+  });
+});
+
+describe('change history', () => {
+  it('records an UPDATE in psql and a PUT over HTTP, each naming its door, and shows them on the schedule', async () => {
+    await call('PUT', '/api/v1/schedules/audited', {
+      body: { cron: '0 5 * * *', task: 'sql', payload: { sql: 'select 1' } },
+    });
+    const psql = new URL(db.url);
+    psql.searchParams.set('application_name', 'psql');
+    await withClient(psql.toString(), (client) =>
+      client.query(`update baton.schedules set cron = '0 6 * * *' where name = 'audited'`),
+    );
+    await call('PUT', '/api/v1/schedules/audited', {
+      body: { cron: '0 7 * * *', task: 'sql', payload: { sql: 'select 1' } },
+    });
+    const { body } = await call('GET', '/api/v1/schedules/audited');
+    const changes = body.changes.map((c: Record<string, unknown>) => [c.op, c.via, c.application, c.before, c.after]);
+    assert.deepEqual(changes, [
+      ['update', 'api:admin', 'pgbaton', { cron: '0 6 * * *' }, { cron: '0 7 * * *' }],
+      ['update', null, 'psql', { cron: '0 5 * * *' }, { cron: '0 6 * * *' }],
+      ['insert', 'api:admin', 'pgbaton', null, body.changes[2].after],
+    ]);
+    assert.equal(body.changes[2].after.cron, '0 5 * * *');
+    assert.equal(body.changes[1].login, 'postgres');
   });
 });
 

@@ -538,3 +538,50 @@ describe('the fire function', () => {
     }
   });
 });
+
+describe('the change history', () => {
+  it('records each insert, change and delete with the door the writer named, and nothing for a change of nothing', async () => {
+    await db.query(`select baton.schedule('hist', '@daily', 'sql', '{"sql":"select 1"}')`);
+    await db.query(`update baton.schedules set description = 'd' where name = 'hist'`);
+    await db.query(`update baton.schedules set description = 'd' where name = 'hist'`);
+    await db.query(
+      `begin; select set_config('pgbaton.via', 'file:ops', true); delete from baton.schedules where name = 'hist'; commit`,
+    );
+    const rows = await db.query(
+      `select op, via, login, before, after from baton.schedule_changes where schedule_name = 'hist' order by id`,
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.op, r.via, r.before?.description, r.after?.description]),
+      [
+        ['insert', null, undefined, null],
+        ['update', null, null, 'd'],
+        ['delete', 'file:ops', 'd', undefined],
+      ],
+    );
+    assert.equal(rows[0]!.after.cron, '@daily');
+    assert.equal(rows[0]!.login, (await db.one(`select session_user as login`)).login);
+  });
+
+  it('records a bulk statement in one statement of its own, and may not be written by an admin role', async () => {
+    await db.query(
+      `insert into baton.schedules (name, task, payload) select 'hist-bulk-' || i, 'sql', '{"sql":"select 1"}' from generate_series(1, 150) i`,
+    );
+    const { count } = await db.one(
+      `select count(*)::int as count from baton.schedule_changes where schedule_name like 'hist-bulk-%' and op = 'insert'`,
+    );
+    assert.equal(count, 150);
+    await db.query('begin; set local role baton_admin');
+    await assert.rejects(
+      db.query(`insert into baton.schedule_changes (schedule_id, schedule_name, op) values (1, 'forged', 'update')`),
+      /permission denied/,
+    );
+    await db.query('rollback');
+    await db.query(
+      `begin; set local role baton_admin; update baton.schedules set enabled = false where name = 'hist-bulk-1'; commit`,
+    );
+    const [admin] = await db.query(
+      `select after from baton.schedule_changes where schedule_name = 'hist-bulk-1' and op = 'update'`,
+    );
+    assert.deepEqual(admin!.after, { enabled: false });
+  });
+});

@@ -72,20 +72,24 @@ begin
 end
 $$;
 
--- Deletes at most `batch` events older than max_age (oldest first, over events_at)
--- and returns how many.
-create or replace function :SCHEMA.prune_events(max_age interval, batch int) returns int
+-- Deletes at most `batch` rows of a history table (one with `id` and `at`: events,
+-- schedule_changes) older than max_age, oldest first over its index on `at`, and returns how many.
+create or replace function :SCHEMA._prune_older(history regclass, max_age interval, batch int) returns int
 language plpgsql as $$
 declare
   pruned int;
 begin
-  delete from :SCHEMA.events e
-  where e.id in (
-    select old.id from :SCHEMA.events old
-    where old.at < now() - max_age
-    order by old.at
-    limit batch);
+  execute format(
+    'delete from %1$s h where h.id in (select old.id from %1$s old where old.at < now() - $1 order by old.at limit $2)',
+    history)
+  using max_age, batch;
   get diagnostics pruned = row_count;
   return pruned;
 end
 $$;
+
+create or replace function :SCHEMA.prune_events(max_age interval, batch int) returns int
+language sql as $$ select :SCHEMA._prune_older(':SCHEMA.events', max_age, batch) $$;
+
+create or replace function :SCHEMA.prune_schedule_changes(max_age interval, batch int) returns int
+language sql as $$ select :SCHEMA._prune_older(':SCHEMA.schedule_changes', max_age, batch) $$;

@@ -37,6 +37,8 @@ const statementNames = [
   'api_tasks',
   'api_cluster',
   'metrics_snapshot',
+  'prune_schedule_changes',
+  'set_via',
 ] as const;
 
 export type StatementName = (typeof statementNames)[number];

@@ -105,9 +105,14 @@ const scheduleItemFields = {
   last_status: Nullable(Type.String()),
 };
 export const ScheduleItem = Type.Object(scheduleItemFields, { additionalProperties: true });
-/** One schedule asked for by name: its next fires (as baton.preview gives them) and last runs too. */
+/** One schedule asked for by name: its next fires (as baton.preview gives them), last runs and last changes too. */
 export const ScheduleDetail = Type.Object(
-  { ...scheduleItemFields, next_fires: Type.Array(JsonObject), recent_runs: Type.Array(JsonObject) },
+  {
+    ...scheduleItemFields,
+    next_fires: Type.Array(JsonObject),
+    recent_runs: Type.Array(JsonObject),
+    changes: Type.Array(JsonObject),
+  },
   { additionalProperties: true },
 );
 export const SchedulePage = Type.Object({

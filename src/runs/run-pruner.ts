@@ -14,12 +14,17 @@ const pruneEvents = statement<{ days: number; batchSize: number }, { pruned: num
   'days',
   'batchSize',
 ]);
+const pruneChanges = statement<{ days: number; batchSize: number }, { pruned: number }>('prune_schedule_changes', [
+  'days',
+  'batchSize',
+]);
 
 /**
  * On the leader: keeps the history bounded (see <schema>.prune_runs and
  * prune_events). Every intervalMs it deletes finished runs beyond the newest
- * runsPerSchedule of each schedule or older than runsDays, then events older than
- * eventsDays, batchSize rows a statement until a statement finds less to do.
+ * runsPerSchedule of each schedule or older than runsDays, schedule changes older than
+ * runsDays, then events older than eventsDays, batchSize rows a statement until a statement
+ * finds less to do.
  */
 export class RunPruner {
   #timer: NodeJS.Timeout | undefined;
@@ -66,8 +71,9 @@ export class RunPruner {
     try {
       const runs =
         perSchedule > 0 || runsDays > 0 ? await this.#drain(pruneRuns, { perSchedule, days: runsDays, batchSize }) : 0;
+      const changes = runsDays > 0 ? await this.#drain(pruneChanges, { days: runsDays, batchSize }) : 0;
       const events = eventsDays > 0 ? await this.#drain(pruneEvents, { days: eventsDays, batchSize }) : 0;
-      if (runs > 0 || events > 0) logger.info({ runs, events }, 'pruned history');
+      if (runs > 0 || changes > 0 || events > 0) logger.info({ runs, changes, events }, 'pruned history');
     } catch (error) {
       logger.warn({ err: errorMessage(error) }, 'could not prune history; trying again next interval');
     }

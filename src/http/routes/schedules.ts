@@ -1,7 +1,7 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Static } from 'typebox';
 
-import type { Pool } from '../../db/pool.ts';
+import type { Pool, PoolClient } from '../../db/pool.ts';
 import { runStatement, type Statement, statement, type Statements } from '../../db/statements.ts';
 import { poolTransaction } from '../../db/transaction.ts';
 import { HttpProblem } from '../problem.ts';
@@ -34,6 +34,7 @@ const unschedule = statement<{ name: string; purge: boolean }>('api_unschedule',
 const setEnabled = statement<{ name: string; enabled: boolean }>('api_set_enabled', ['name', 'enabled']);
 const trigger = statement<{ name: string; payload: Item | null }, { id: string }>('api_trigger', ['name', 'payload']);
 const getRun = statement<{ id: string }, { item: Item }>('api_get_run', ['id']);
+const setVia = statement<{ via: string }>('set_via', ['via']);
 
 const timing = ['cron', 'every', 'run_at'];
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
@@ -44,14 +45,18 @@ interface WriteOptions {
   ifMatch?: string;
   createOnly?: boolean;
 }
+type Work<T> = (client: PoolClient) => Promise<T>;
 /** What the routes share: statements, a schedule's answer, a write in one transaction. */
 interface Routes {
   run: Run;
   pool: Pool;
+  /** A write in one transaction that names its door, the caller's token, in the change history. */
+  asCaller<T>(request: FastifyRequest, work: Work<T>): Promise<T>;
   detail(name: string, reply: FastifyReply): Promise<FastifyReply>;
   write(
     name: string,
     change: (current: { etag: string; fields: Item } | undefined) => Item,
+    request: FastifyRequest,
     reply: FastifyReply,
     options: WriteOptions,
   ): Promise<FastifyReply>;
@@ -65,12 +70,18 @@ export function scheduleRoutes(app: FastifyInstance, { pool, statements }: Deps)
     if (!row) throw new HttpProblem(404, `schedule "${name}" does not exist`);
     return reply.header('etag', `"${row.etag}"`).send(row.item);
   };
+  const asCaller = <T>(request: FastifyRequest, work: Work<T>) =>
+    poolTransaction(pool, async (client) => {
+      await run(client, setVia, { via: `api:${request.caller?.token ?? ''}` });
+      return work(client);
+    });
   const routes: Routes = {
     run,
     pool,
+    asCaller,
     detail,
-    async write(name, change, reply, { ifMatch, createOnly = false }) {
-      const created = await poolTransaction(pool, async (client) => {
+    async write(name, change, request, reply, { ifMatch, createOnly = false }) {
+      const created = await asCaller(request, async (client) => {
         const [current] = await run(client, lockSchedule, { name });
         if (ifMatch !== undefined && (!current || !etagMatches(ifMatch, current.etag))) {
           throw new HttpProblem(412, `schedule "${name}" is not as If-Match says: read it again`);
@@ -123,14 +134,16 @@ function writeRoutes(app: FastifyInstance, { write }: Routes) {
     '/api/v1/schedules/:name',
     { schema: { params: NameParams, body: ScheduleBody, response: answers } },
     (request, reply) =>
-      write(request.params.name, () => fieldsOf(request.body), reply, { ifMatch: request.headers['if-match'] }),
+      write(request.params.name, () => fieldsOf(request.body), request, reply, {
+        ifMatch: request.headers['if-match'],
+      }),
   );
   app.post<{ Body: NewScheduleBody }>(
     '/api/v1/schedules',
     { schema: { body: NewScheduleBody, response: answers } },
     (request, reply) => {
       const { name, ...body } = request.body;
-      return write(name, () => fieldsOf(body), reply, { createOnly: true });
+      return write(name, () => fieldsOf(body), request, reply, { createOnly: true });
     },
   );
   app.patch<{ Params: Static<typeof NameParams>; Body: ScheduleBody }>(
@@ -146,17 +159,18 @@ function writeRoutes(app: FastifyInstance, { write }: Routes) {
         const kept = Object.entries(current.fields).filter(([key]) => !(newTiming && timing.includes(key)));
         return { ...Object.fromEntries(kept), ...patch };
       };
-      return write(name, patched, reply, { ifMatch: request.headers['if-match'] });
+      return write(name, patched, request, reply, { ifMatch: request.headers['if-match'] });
     },
   );
 }
 
-function actionRoutes(app: FastifyInstance, { run, pool, detail }: Routes) {
+function actionRoutes(app: FastifyInstance, { run, pool, asCaller, detail }: Routes) {
   app.delete<{ Params: Static<typeof NameParams>; Querystring: Static<typeof PurgeQuery> }>(
     '/api/v1/schedules/:name',
     { schema: { params: NameParams, querystring: PurgeQuery, response: { 204: { type: 'null' }, ...errors } } },
     async (request, reply) => {
-      await run(pool, unschedule, { name: request.params.name, purge: request.query.purge ?? false });
+      const { name } = request.params;
+      await asCaller(request, (client) => run(client, unschedule, { name, purge: request.query.purge ?? false }));
       return reply.code(204).send();
     },
   );
@@ -168,7 +182,7 @@ function actionRoutes(app: FastifyInstance, { run, pool, detail }: Routes) {
       `/api/v1/schedules/:name/${action}`,
       { schema: { params: NameParams, response: { 200: ScheduleDetail, ...errors } } },
       async (request, reply) => {
-        await run(pool, setEnabled, { name: request.params.name, enabled });
+        await asCaller(request, (client) => run(client, setEnabled, { name: request.params.name, enabled }));
         return detail(request.params.name, reply);
       },
     );
