@@ -65,7 +65,10 @@ export function problemOf(error: unknown): Problem {
   switch (failure.kind) {
     case 'invalid': {
       const field = fieldOfMessage(failure.message, failure.field);
-      return problem(400, failure.message, [{ field, message: failure.message.slice(field.length + 2) }]);
+      const message = failure.message.startsWith(`${field}: `)
+        ? failure.message.slice(field.length + 2)
+        : failure.message;
+      return problem(400, failure.message, [{ field, message }]);
     }
     case 'not_found':
       return problem(404, failure.message);
