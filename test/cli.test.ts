@@ -30,6 +30,9 @@ describe('baton CLI', () => {
       'cancel',
       'runs',
       'tasks',
+      'serve',
+      'schedule',
+      'token',
     ])
       assert.match(stdout, new RegExp(`\\n  ${command} `));
     assert.match((await runBaton(['worker', '--help'])).stdout, /--shell/);
@@ -82,6 +85,64 @@ describe('baton CLI', () => {
     const gone = await runBaton(['token', 'revoke', 'ci'], { DATABASE_URL: db.url });
     assert.equal(gone.code, 2);
     assert.match(gone.stderr, /token "ci" does not exist/);
+  });
+
+  it('manages schedules: ls and show (tables within 80 columns, --json), pause, resume, trigger, rm, preview', async () => {
+    const env = { DATABASE_URL: db.url };
+    await db.query(
+      `select baton.schedule('cli-' || repeat('long-', 8) || 'name', '30 2 * * *', 'sql', '{"sql": "select 1"}', '{"timezone": "Europe/Berlin"}')`,
+    );
+    const name = `cli-${'long-'.repeat(8)}name`;
+    const ls = await runBaton(['schedule', 'ls'], env);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.ok(
+      ls.stdout.split('\n').every((line) => line.length <= 80),
+      ls.stdout,
+    );
+    assert.match(ls.stdout, /^NAME +STATE +TIMING +NEXT FIRE \(UTC\) +LAST/);
+    const listed = JSON.parse((await runBaton(['schedule', 'ls', '--json'], env)).stdout) as Array<{
+      name: string;
+      cron: string;
+    }>;
+    assert.deepEqual(
+      listed.filter((s) => s.name === name).map((s) => s.cron),
+      ['30 2 * * *'],
+    );
+    for (const action of ['pause', 'resume']) assert.equal((await runBaton(['schedule', action, name], env)).code, 0);
+    const shown = JSON.parse((await runBaton(['schedule', 'show', name, '--json'], env)).stdout) as {
+      changes: Array<{ via: string; after: Record<string, unknown> }>;
+    };
+    assert.deepEqual(
+      shown.changes.slice(0, 2).map((c) => [c.via, c.after.enabled]),
+      [
+        ['cli', true],
+        ['cli', false],
+      ],
+    );
+    const text = await runBaton(['schedule', 'show', name], env);
+    assert.match(text.stdout, /last changes/);
+    assert.ok(
+      text.stdout.split('\n').every((line) => line.length <= 80),
+      text.stdout,
+    );
+    const triggered = await runBaton(['schedule', 'trigger', name], env);
+    assert.match(triggered.stdout, /^\d+\n$/);
+    // Not for the worker of the next test.
+    await db.query(`select baton.cancel($1)`, [triggered.stdout.trim()]);
+    const preview = await runBaton(
+      ['schedule', 'preview', '30 2 * * *', '-n', '3', '--timezone', 'Europe/Berlin'],
+      env,
+    );
+    assert.equal(preview.stdout.trim().split('\n').length, 4, preview.stdout);
+    const refused = await runBaton(['schedule', 'preview', '61 * * * *'], env);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /cron: "61 \* \* \* \*": minute field/);
+    assert.equal((await runBaton(['schedule', 'rm', name, '--purge'], env)).code, 0);
+    assert.equal((await db.query(`select 1 from baton.runs where schedule_name = $1`, [name])).length, 0);
+    const gone = await runBaton(['schedule', 'show', name], env);
+    assert.equal(gone.code, 2);
+    assert.match(gone.stderr, /does not exist/);
+    assert.match((await runBaton(['schedule', 'ls', '--help'])).stdout, /Example:/);
   });
 
   it('`serve` answers /metrics without a token with --metrics-public, and nothing else', async () => {

@@ -8,6 +8,7 @@ import { registerMigrate } from './commands/migrate.ts';
 import { registerRun } from './commands/run.ts';
 import { registerNodeCommands } from './commands/run-node.ts';
 import { registerRuns } from './commands/runs.ts';
+import { registerSchedule } from './commands/schedule.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerTasks } from './commands/tasks.ts';
 import { registerToken } from './commands/token.ts';
@@ -30,6 +31,7 @@ registerLogs(program);
 registerCancel(program);
 registerRuns(program);
 registerTasks(program);
+registerSchedule(program);
 registerToken(program);
 
 await program.parseAsync();

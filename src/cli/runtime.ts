@@ -158,13 +158,16 @@ export function registerReport<T>(
 }
 
 /** Runs a one-shot command's own SQL on a pool over the command's config (`baton token`); ends it afterwards. */
-export async function withPool<T>(cmd: Command, fn: (pool: pg.Pool, schema: string) => Promise<T>): Promise<T> {
+export async function withPool<T>(
+  cmd: Command,
+  fn: (pool: pg.Pool, schema: string, config: Config) => Promise<T>,
+): Promise<T> {
   const config = await commandConfig(cmd.optsWithGlobals<GlobalOptions>());
   if (!config.databaseUrl) throw new Error('no database: set DATABASE_URL or pass --database-url');
   const { default: pgModule } = await import('pg');
   const pool = new pgModule.Pool({ connectionString: config.databaseUrl, max: 1 });
   try {
-    return await fn(pool, config.schema);
+    return await fn(pool, config.schema, config);
   } finally {
     await pool.end();
   }

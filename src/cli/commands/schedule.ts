@@ -1,0 +1,235 @@
+import type { Command } from 'commander';
+import type pg from 'pg';
+
+import type { Config } from '../../config/config.ts';
+import { loadStatements, runStatement, type Statement, statement, type Statements } from '../../db/statements.ts';
+import { poolTransaction } from '../../db/transaction.ts';
+import { withPool, wrapHandler } from '../runtime.ts';
+import { formatTable } from '../table.ts';
+
+type Item = Record<string, unknown>;
+const listSchedules = statement<
+  { state?: string; task?: string; labels: null; after: string | null; limit: number },
+  { item: Item; name: string }
+>('api_list_schedules', ['state', 'task', 'labels', 'after', 'limit']);
+const getSchedule = statement<{ name: string }, { item: Item }>('api_get_schedule', ['name']);
+const unschedule = statement<{ name: string; purge: boolean }>('api_unschedule', ['name', 'purge']);
+const setEnabled = statement<{ name: string; enabled: boolean }>('api_set_enabled', ['name', 'enabled']);
+const trigger = statement<{ name: string; payload: Item | null }, { id: string }>('api_trigger', ['name', 'payload']);
+const setVia = statement<{ via: string }>('set_via', ['via']);
+
+interface Db {
+  pool: pg.Pool;
+  statements: Statements;
+  schema: string;
+}
+
+/** Runs a subcommand on a pool and the statements, bound to the command's schemas. */
+function withDb<T>(cmd: Command, fn: (db: Db) => Promise<T>): Promise<T> {
+  return withPool(cmd, (pool, schema, config: Config) => fn({ pool, statements: loadStatements(config), schema }));
+}
+
+/** A change made from the CLI: one transaction, named `cli` in the change history. */
+function asCli<P, R extends pg.QueryResultRow>({ pool, statements }: Db, stmt: Statement<P, R>, values: P) {
+  return poolTransaction(pool, async (client) => {
+    await runStatement(client, statements, setVia, { via: 'cli' });
+    return runStatement(client, statements, stmt, values);
+  });
+}
+
+const json = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
+const cut = (text: unknown, width: number) => {
+  const value = text === null || text === undefined ? '-' : String(text);
+  return value.length > width ? `${value.slice(0, width - 1)}…` : value;
+};
+/** An instant as a person reads it in a table: UTC, to the second. */
+const when = (value: unknown) => (typeof value === 'string' ? value.slice(0, 19).replace('T', ' ') : '-');
+
+/**
+ * `baton schedule ls|show|pause|resume|trigger|rm|preview`: the schedules as the HTTP API shows
+ * them (the columns are the field names of --json), changes named `cli` in the history.
+ */
+export function registerSchedule(program: Command): void {
+  const schedule = program
+    .command('schedule')
+    .description('list, show, pause, resume, trigger, remove, preview schedules');
+  schedule
+    .command('ls')
+    .description('every schedule: state, timing, next fire (UTC), last status')
+    .option('--state <state>', 'only in this state (active, paused, manual, done, ended, invalid)')
+    .option('--task <task>', 'only of this task')
+    .option('--json', 'print the schedules as JSON')
+    .addHelpText('after', '\nExample:\n  baton schedule ls --state paused')
+    .action(
+      wrapHandler(async (options: { state?: string; task?: string; json?: boolean }, cmd: Command) => {
+        const items = await withDb(cmd, (db) => listAll(db, options));
+        if (options.json) return void json(items);
+        const rows = items.map((s) => [
+          cut(s.name, 24),
+          cut(s.state, 7),
+          cut(s.spec, 16),
+          when(s.next_fire_at),
+          cut(s.last_status, 9),
+        ]);
+        process.stdout.write(
+          [...formatTable([['NAME', 'STATE', 'TIMING', 'NEXT FIRE (UTC)', 'LAST'], ...rows]), ''].join('\n'),
+        );
+      }),
+    );
+  schedule
+    .command('show')
+    .description('one schedule: its fields, next fires, last runs and last changes')
+    .argument('<name>')
+    .option('--json', 'print it as JSON')
+    .addHelpText('after', '\nExample:\n  baton schedule show nightly-vacuum')
+    .action(
+      wrapHandler(async (name: string, options: { json?: boolean }, cmd: Command) => {
+        const [row] = await withDb(cmd, (db) => runStatement(db.pool, db.statements, getSchedule, { name }));
+        if (!row) throw notFound(name);
+        if (options.json) return void json(row.item);
+        process.stdout.write(formatShow(row.item));
+      }),
+    );
+  registerActions(schedule);
+  registerPreview(schedule);
+}
+
+function registerActions(schedule: Command): void {
+  for (const [action, enabled] of [
+    ['pause', false],
+    ['resume', true],
+  ] as const) {
+    schedule
+      .command(action)
+      .description(`${action} a schedule`)
+      .argument('<name>')
+      .addHelpText('after', `\nExample:\n  baton schedule ${action} nightly-vacuum`)
+      .action(
+        wrapHandler(async (name: string, _options: unknown, cmd: Command) => {
+          await withDb(cmd, (db) => asCli(db, setEnabled, { name, enabled }));
+          process.stdout.write(`schedule ${name} ${action === 'pause' ? 'paused' : 'resumed'}\n`);
+        }),
+      );
+  }
+  schedule
+    .command('trigger')
+    .description('run a schedule now, whatever its timing; prints the run id')
+    .argument('<name>')
+    .option('--payload <json>', "merged over the schedule's payload")
+    .addHelpText('after', `\nExample:\n  baton schedule trigger report --payload '{"day": "2026-12-01"}'`)
+    .action(
+      wrapHandler(async (name: string, options: { payload?: string }, cmd: Command) => {
+        const payload = options.payload === undefined ? null : (JSON.parse(options.payload) as Item);
+        const [row] = await withDb(cmd, (db) => asCli(db, trigger, { name, payload }));
+        process.stdout.write(`${row!.id}\n`);
+      }),
+    );
+  schedule
+    .command('rm')
+    .description('remove a schedule; its runs stay unless --purge')
+    .argument('<name>')
+    .option('--purge', 'delete its runs too')
+    .addHelpText('after', '\nExample:\n  baton schedule rm old-report --purge')
+    .action(
+      wrapHandler(async (name: string, options: { purge?: boolean }, cmd: Command) => {
+        await withDb(cmd, (db) => asCli(db, unschedule, { name, purge: options.purge ?? false }));
+        process.stdout.write(`schedule ${name} removed\n`);
+      }),
+    );
+}
+
+function registerPreview(schedule: Command): void {
+  schedule
+    .command('preview')
+    .description('the next fires of a schedule or a spec, in UTC and local time, with DST notes')
+    .argument('<name-or-spec>')
+    .option('-n <count>', 'how many', '10')
+    .option('--timezone <tz>', "the zone (default: the schedule's, else UTC)")
+    .option('--json', 'print the fires as JSON')
+    .addHelpText('after', `\nExample:\n  baton schedule preview '30 2 * * *' --timezone Europe/Berlin`)
+    .action(
+      wrapHandler(async (spec: string, options: { n: string; timezone?: string; json?: boolean }, cmd: Command) => {
+        const fires = await withDb(cmd, async ({ pool, schema }) => {
+          const { rows } = await pool.query<Item>(
+            `select fire_at, local_time::text, utc_offset::text, note from "${schema}".preview($1, $2, $3)`,
+            [spec, Number(options.n), options.timezone ?? null],
+          );
+          return rows;
+        });
+        if (options.json) return void json(fires);
+        const rows = fires.map((f) => [
+          (f.fire_at as Date).toISOString().slice(0, 19).replace('T', ' '),
+          String(f.local_time).slice(0, 19),
+          String(f.utc_offset),
+          cut(f.note, 40),
+        ]);
+        process.stdout.write([...formatTable([['UTC', 'LOCAL', 'OFFSET', 'NOTE'], ...rows]), ''].join('\n'));
+      }),
+    );
+}
+/** Every schedule, page by page. */
+async function listAll({ pool, statements }: Db, filter: { state?: string; task?: string }): Promise<Item[]> {
+  const items: Item[] = [];
+  for (let after: string | null = null; ;) {
+    const rows: Array<{ item: Item; name: string }> = await runStatement(pool, statements, listSchedules, {
+      ...filter,
+      labels: null,
+      after,
+      limit: 500,
+    });
+    items.push(...rows.map((row) => row.item));
+    if (rows.length < 500) return items;
+    after = rows.at(-1)!.name;
+  }
+}
+
+function formatShow(s: Item): string {
+  const fields = [
+    'state',
+    'spec',
+    'timezone',
+    'task',
+    'payload',
+    'enabled',
+    'queue',
+    'overlap',
+    'misfire',
+    'owner',
+    'description',
+  ];
+  const lines = [
+    `${String(s.name)}`,
+    ...fields.map(
+      (f) => `  ${f.padEnd(12)} ${cut(typeof s[f] === 'object' && s[f] !== null ? JSON.stringify(s[f]) : s[f], 64)}`,
+    ),
+  ];
+  const list = (title: string, items: Item[], line: (i: Item) => string) =>
+    items.length ? ['', title, ...items.slice(0, 5).map((i) => `  ${line(i)}`)] : [];
+  lines.push(
+    ...list(
+      'next fires (UTC)',
+      s.next_fires as Item[],
+      (f) => `${when(f.fire_at)}${f.note ? `  ${cut(f.note, 40)}` : ''}`,
+    ),
+  );
+  lines.push(
+    ...list(
+      'recent runs',
+      s.recent_runs as Item[],
+      (r) => `${String(r.id).padEnd(8)} ${when(r.fire_at)}  ${cut(r.status, 10)}`,
+    ),
+  );
+  lines.push(
+    ...list(
+      'last changes',
+      s.changes as Item[],
+      (c) =>
+        `${when(c.at)}  ${cut(c.op, 6)} ${cut(c.login, 10)} ${cut(c.via ?? c.application, 14)} ${cut(JSON.stringify(c.after ?? c.before), 20)}`,
+    ),
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+function notFound(name: string): Error {
+  return Object.assign(new Error(`schedule "${name}" does not exist`), { code: 'BT404' });
+}
