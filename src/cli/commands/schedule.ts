@@ -2,21 +2,18 @@ import type { Command } from 'commander';
 import type pg from 'pg';
 
 import type { Config } from '../../config/config.ts';
-import { loadStatements, runStatement, type Statement, statement, type Statements } from '../../db/statements.ts';
-import { poolTransaction } from '../../db/transaction.ts';
+import { loadStatements, runStatement, type Statement, type Statements } from '../../db/statements.ts';
+import {
+  getSchedule,
+  type Item,
+  listSchedules,
+  setEnabled,
+  throughDoor,
+  triggerSchedule,
+  unschedule,
+} from '../../schedules/door-statements.ts';
 import { withPool, wrapHandler } from '../runtime.ts';
 import { formatTable } from '../table.ts';
-
-type Item = Record<string, unknown>;
-const listSchedules = statement<
-  { state?: string; task?: string; labels: null; after: string | null; limit: number },
-  { item: Item; name: string }
->('api_list_schedules', ['state', 'task', 'labels', 'after', 'limit']);
-const getSchedule = statement<{ name: string }, { item: Item }>('api_get_schedule', ['name']);
-const unschedule = statement<{ name: string; purge: boolean }>('api_unschedule', ['name', 'purge']);
-const setEnabled = statement<{ name: string; enabled: boolean }>('api_set_enabled', ['name', 'enabled']);
-const trigger = statement<{ name: string; payload: Item | null }, { id: string }>('api_trigger', ['name', 'payload']);
-const setVia = statement<{ via: string }>('set_via', ['via']);
 
 interface Db {
   pool: pg.Pool;
@@ -30,11 +27,8 @@ function withDb<T>(cmd: Command, fn: (db: Db) => Promise<T>): Promise<T> {
 }
 
 /** A change made from the CLI: one transaction, named `cli` in the change history. */
-function asCli<P, R extends pg.QueryResultRow>({ pool, statements }: Db, stmt: Statement<P, R>, values: P) {
-  return poolTransaction(pool, async (client) => {
-    await runStatement(client, statements, setVia, { via: 'cli' });
-    return runStatement(client, statements, stmt, values);
-  });
+function asCli<P, R extends pg.QueryResultRow>(db: Db, stmt: Statement<P, R>, values: P) {
+  return throughDoor(db, 'cli', (client) => runStatement(client, db.statements, stmt, values));
 }
 
 const json = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
@@ -120,7 +114,7 @@ function registerActions(schedule: Command): void {
     .action(
       wrapHandler(async (name: string, options: { payload?: string }, cmd: Command) => {
         const payload = options.payload === undefined ? null : (JSON.parse(options.payload) as Item);
-        const [row] = await withDb(cmd, (db) => asCli(db, trigger, { name, payload }));
+        const [row] = await withDb(cmd, (db) => asCli(db, triggerSchedule, { name, payload }));
         process.stdout.write(`${row!.id}\n`);
       }),
     );

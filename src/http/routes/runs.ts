@@ -3,15 +3,14 @@ import type { Static } from 'typebox';
 
 import type { Pool } from '../../db/pool.ts';
 import { runStatement, statement, type Statements } from '../../db/statements.ts';
+import { getRun, type Item } from '../../schedules/door-statements.ts';
 import { HttpProblem } from '../problem.ts';
 import { IdParams, Problem, RunBody, RunItem, RunPage, RunQuery } from '../schemas.ts';
 
-type Item = Record<string, unknown>;
 const listRuns = statement<
   { schedule?: string; status?: string; since?: string; until?: string; before?: string; limit: number },
   { item: Item; id: string }
 >('api_list_runs', ['schedule', 'status', 'since', 'until', 'before', 'limit']);
-const getRun = statement<{ id: string }, { item: Item }>('api_get_run', ['id']);
 const startRun = statement<{ task: string; payload: Item; options: Item }, { id: string }>('api_run', [
   'task',
   'payload',

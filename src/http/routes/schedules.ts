@@ -3,7 +3,16 @@ import type { Static } from 'typebox';
 
 import type { Pool, PoolClient } from '../../db/pool.ts';
 import { runStatement, type Statement, statement, type Statements } from '../../db/statements.ts';
-import { poolTransaction } from '../../db/transaction.ts';
+import {
+  getRun,
+  getSchedule,
+  type Item,
+  listSchedules,
+  setEnabled,
+  throughDoor,
+  triggerSchedule,
+  unschedule,
+} from '../../schedules/door-statements.ts';
 import { HttpProblem } from '../problem.ts';
 import {
   NameParams,
@@ -19,22 +28,11 @@ import {
 } from '../schemas.ts';
 import { fromCursor, toCursor } from './cursor.ts';
 
-type Item = Record<string, unknown>;
-const listSchedules = statement<
-  { state?: string; task?: string; labels: string | null; after: string | null; limit: number },
-  { item: Item; name: string }
->('api_list_schedules', ['state', 'task', 'labels', 'after', 'limit']);
-const getSchedule = statement<{ name: string }, { item: Item; etag: string }>('api_get_schedule', ['name']);
 const lockSchedule = statement<{ name: string }, { etag: string; fields: Item }>('api_lock_schedule', ['name']);
 const putSchedule = statement<{ name: string; fields: Item }, { created: boolean; etag: string }>('api_put_schedule', [
   'name',
   'fields',
 ]);
-const unschedule = statement<{ name: string; purge: boolean }>('api_unschedule', ['name', 'purge']);
-const setEnabled = statement<{ name: string; enabled: boolean }>('api_set_enabled', ['name', 'enabled']);
-const trigger = statement<{ name: string; payload: Item | null }, { id: string }>('api_trigger', ['name', 'payload']);
-const getRun = statement<{ id: string }, { item: Item }>('api_get_run', ['id']);
-const setVia = statement<{ via: string }>('set_via', ['via']);
 
 const timing = ['cron', 'every', 'run_at'];
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
@@ -71,10 +69,7 @@ export function scheduleRoutes(app: FastifyInstance, { pool, statements }: Deps)
     return reply.header('etag', `"${row.etag}"`).send(row.item);
   };
   const asCaller = <T>(request: FastifyRequest, work: Work<T>) =>
-    poolTransaction(pool, async (client) => {
-      await run(client, setVia, { via: `api:${request.caller?.token ?? ''}` });
-      return work(client);
-    });
+    throughDoor({ pool, statements }, `api:${request.caller?.token ?? ''}`, work);
   const routes: Routes = {
     run,
     pool,
@@ -192,7 +187,7 @@ function actionRoutes(app: FastifyInstance, { run, pool, asCaller, detail }: Rou
     { schema: { params: NameParams, body: TriggerBody, response: { 202: RunItem, ...errors, 415: Problem } } },
     async (request, reply) => {
       const payload = request.body?.payload ?? null;
-      const [{ id }] = (await run(pool, trigger, { name: request.params.name, payload })) as [{ id: string }];
+      const [{ id }] = (await run(pool, triggerSchedule, { name: request.params.name, payload })) as [{ id: string }];
       const [created] = await run(pool, getRun, { id });
       return reply.code(202).header('location', `/api/v1/runs/${id}`).send(created!.item);
     },
