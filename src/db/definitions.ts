@@ -22,8 +22,11 @@ export interface Definition {
   text: string;
 }
 
-export function readDefinitions(): Definition[] {
-  return domains.flatMap((domain) =>
+let definitions: readonly Definition[] | undefined;
+
+/** The package's definitions, read once: /readyz asks at every probe, and the files do not change. */
+export function readDefinitions(): readonly Definition[] {
+  return (definitions ??= domains.flatMap((domain) =>
     readdirSync(`${packageRoot}sql/${domain}`)
       .filter((name) => name.endsWith('.sql'))
       .sort()
@@ -32,7 +35,7 @@ export function readDefinitions(): Definition[] {
         const text = readPackageFile(file);
         return { file, hash: createHash('sha256').update(text).digest('hex'), text };
       }),
-  );
+  ));
 }
 
 /** The definitions <schema>.definitions records as installed: hash and pgbaton version by file. */

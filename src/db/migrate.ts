@@ -17,9 +17,11 @@ export interface Migration {
   text: string;
 }
 
-/** migrations/NNNN_name.sql, in order. */
-export function readMigrations(): Migration[] {
-  return readdirSync(packageRoot + 'migrations')
+let migrations: readonly Migration[] | undefined;
+
+/** migrations/NNNN_name.sql, in order, read once (see readDefinitions). */
+export function readMigrations(): readonly Migration[] {
+  return (migrations ??= readdirSync(packageRoot + 'migrations')
     .filter((file) => /^\d{4}_[a-z0-9_]+\.sql$/.test(file))
     .sort()
     .map((file) => {
@@ -30,7 +32,7 @@ export function readMigrations(): Migration[] {
         hash: createHash('sha256').update(text).digest('hex'),
         text,
       };
-    });
+    }));
 }
 
 /**
