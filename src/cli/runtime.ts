@@ -4,6 +4,7 @@ import type pg from 'pg';
 import type { Baton } from '../baton.ts';
 import type { Config, ConfigInput } from '../config/config.ts';
 import { coerceError, errorMessage } from '../core/errors.ts';
+import type { Statements } from '../db/statements.ts';
 
 // Config, Baton and the logger (zod, pg, pino, ...) are imported by the commands that use
 // them, when they run: `baton --version` and `--help` load none of it.
@@ -157,17 +158,25 @@ export function registerReport<T>(
     );
 }
 
-/** Runs a one-shot command's own SQL on a pool over the command's config (`baton token`); ends it afterwards. */
-export async function withPool<T>(
-  cmd: Command,
-  fn: (pool: pg.Pool, schema: string, config: Config) => Promise<T>,
-): Promise<T> {
-  const config = await commandConfig(cmd.optsWithGlobals<GlobalOptions>());
+/** A command's own SQL: a pool over the config's database and its statements, ended afterwards. */
+export interface CommandDb {
+  pool: pg.Pool;
+  statements: Statements;
+  schema: string;
+}
+
+/** Runs `fn` on a CommandDb for the command's config (`baton token`, `baton schedule`). */
+export async function withPool<T>(cmd: Command, fn: (db: CommandDb) => Promise<T>): Promise<T> {
+  return withConfigPool(await commandConfig(cmd.optsWithGlobals<GlobalOptions>()), fn);
+}
+
+/** Runs `fn` on a CommandDb for a config (`baton dev`'s, whose database it started itself). */
+export async function withConfigPool<T>(config: Config, fn: (db: CommandDb) => Promise<T>): Promise<T> {
   if (!config.databaseUrl) throw new Error('no database: set DATABASE_URL or pass --database-url');
-  const { default: pgModule } = await import('pg');
+  const [{ default: pgModule }, { loadStatements }] = await Promise.all([import('pg'), import('../db/statements.ts')]);
   const pool = new pgModule.Pool({ connectionString: config.databaseUrl, max: 1 });
   try {
-    return await fn(pool, config.schema, config);
+    return await fn({ pool, statements: loadStatements(config), schema: config.schema });
   } finally {
     await pool.end();
   }

@@ -39,6 +39,10 @@ const statementNames = [
   'metrics_snapshot',
   'prune_schedule_changes',
   'set_via',
+  'create_token',
+  'revoke_token',
+  'list_tokens',
+  'preview',
 ] as const;
 
 export type StatementName = (typeof statementNames)[number];

@@ -1,7 +1,7 @@
 import type { Pool } from '../db/pool.ts';
-import { quoteIdent } from '../db/sql-text.ts';
+import { runStatement, statement, type Statements } from '../db/statements.ts';
 
-type Db = Pick<Pool, 'query'>;
+type Db = { pool: Pick<Pool, 'query'>; statements: Statements };
 
 /** A token as `baton token ls` shows it: never the token, which only its creator saw. */
 export interface TokenInfo {
@@ -12,22 +12,19 @@ export interface TokenInfo {
   last_used_at: Date | null;
 }
 
+const create = statement<{ name: string; role: string }, { token: string }>('create_token', ['name', 'role']);
+const revoke = statement<{ name: string }>('revoke_token', ['name']);
+const list = statement<Record<string, never>, TokenInfo>('list_tokens', []);
+
 /** A new token (<schema>.create_token): the only time it is seen. */
-export async function createToken(db: Db, schema: string, name: string, role: string): Promise<string> {
-  const { rows } = await db.query<{ token: string }>(`select ${quoteIdent(schema)}.create_token($1, $2) as token`, [
-    name,
-    role,
-  ]);
-  return rows[0]!.token;
+export async function createToken({ pool, statements }: Db, name: string, role: string): Promise<string> {
+  return (await runStatement(pool, statements, create, { name, role }))[0]!.token;
 }
 
-export async function revokeToken(db: Db, schema: string, name: string): Promise<void> {
-  await db.query(`select ${quoteIdent(schema)}.revoke_token($1)`, [name]);
+export async function revokeToken({ pool, statements }: Db, name: string): Promise<void> {
+  await runStatement(pool, statements, revoke, { name });
 }
 
-export async function listTokens(db: Db, schema: string): Promise<TokenInfo[]> {
-  const { rows } = await db.query<TokenInfo>(
-    `select name, role, created_by, created_at, last_used_at from ${quoteIdent(schema)}.tokens order by name`,
-  );
-  return rows;
+export function listTokens({ pool, statements }: Db): Promise<TokenInfo[]> {
+  return runStatement(pool, statements, list, {});
 }

@@ -3,11 +3,12 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 
 import type { Baton } from '../../baton.ts';
+import type { Config } from '../../config/config.ts';
 import { BatonError } from '../../core/errors.ts';
 import type { RunChange } from '../../core/events.ts';
 import type { EmbeddedServer } from '../../dev/embedded.ts';
 import { isFinal, type Run } from '../../runs/run.table.ts';
-import { batonFor, commandConfig, type GlobalOptions, untilSignal, wrapHandler } from '../runtime.ts';
+import { batonFor, commandConfig, type GlobalOptions, untilSignal, withConfigPool, wrapHandler } from '../runtime.ts';
 
 interface DevOptions {
   dataDir: string;
@@ -94,7 +95,7 @@ export function registerDev(program: Command): void {
                 withDemo: options.demo,
                 dataDir: embedded?.dataDir,
                 api: baton.httpUrl!,
-                token: await devToken(config.databaseUrl!, config.schema),
+                token: await devToken(config),
               });
             },
             () => baton.stop(),
@@ -107,15 +108,12 @@ export function registerDev(program: Command): void {
 }
 
 /** An admin token named dev for this session, the one before it revoked. */
-async function devToken(databaseUrl: string, schema: string): Promise<string> {
-  const [{ default: pg }, tokens] = await Promise.all([import('pg'), import('../../http/tokens.ts')]);
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
-  try {
-    await tokens.revokeToken(pool, schema, 'dev').catch(() => undefined);
-    return await tokens.createToken(pool, schema, 'dev', 'admin');
-  } finally {
-    await pool.end();
-  }
+async function devToken(config: Config): Promise<string> {
+  const tokens = await import('../../http/tokens.ts');
+  return withConfigPool(config, async (db) => {
+    await tokens.revokeToken(db, 'dev').catch(() => undefined);
+    return tokens.createToken(db, 'dev', 'admin');
+  });
 }
 
 interface Banner {

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import type pg from 'pg';
 
-import type { Config } from '../../config/config.ts';
-import { loadStatements, runStatement, type Statement, type Statements } from '../../db/statements.ts';
+import { runStatement, type Statement, statement } from '../../db/statements.ts';
 import {
   getSchedule,
   type Item,
@@ -12,24 +11,18 @@ import {
   triggerSchedule,
   unschedule,
 } from '../../schedules/door-statements.ts';
-import { withPool, wrapHandler } from '../runtime.ts';
+import { type CommandDb, withPool, wrapHandler } from '../runtime.ts';
 import { formatTable } from '../table.ts';
 
-interface Db {
-  pool: pg.Pool;
-  statements: Statements;
-  schema: string;
-}
-
-/** Runs a subcommand on a pool and the statements, bound to the command's schemas. */
-function withDb<T>(cmd: Command, fn: (db: Db) => Promise<T>): Promise<T> {
-  return withPool(cmd, (pool, schema, config: Config) => fn({ pool, statements: loadStatements(config), schema }));
-}
-
 /** A change made from the CLI: one transaction, named `cli` in the change history. */
-function asCli<P, R extends pg.QueryResultRow>(db: Db, stmt: Statement<P, R>, values: P) {
+function asCli<P, R extends pg.QueryResultRow>(db: CommandDb, stmt: Statement<P, R>, values: P) {
   return throughDoor(db, 'cli', (client) => runStatement(client, db.statements, stmt, values));
 }
+
+const previewFires = statement<
+  { spec: string; n: number; timezone: string | null },
+  { fire_at: Date; local_time: string; utc_offset: string; note: string | null }
+>('preview', ['spec', 'n', 'timezone']);
 
 const json = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
 const cut = (text: unknown, width: number) => {
@@ -56,7 +49,7 @@ export function registerSchedule(program: Command): void {
     .addHelpText('after', '\nExample:\n  baton schedule ls --state paused')
     .action(
       wrapHandler(async (options: { state?: string; task?: string; json?: boolean }, cmd: Command) => {
-        const items = await withDb(cmd, (db) => listAll(db, options));
+        const items = await withPool(cmd, (db) => listAll(db, options));
         if (options.json) return void json(items);
         const rows = items.map((s) => [
           cut(s.name, 24),
@@ -78,7 +71,7 @@ export function registerSchedule(program: Command): void {
     .addHelpText('after', '\nExample:\n  baton schedule show nightly-vacuum')
     .action(
       wrapHandler(async (name: string, options: { json?: boolean }, cmd: Command) => {
-        const [row] = await withDb(cmd, (db) => runStatement(db.pool, db.statements, getSchedule, { name }));
+        const [row] = await withPool(cmd, (db) => runStatement(db.pool, db.statements, getSchedule, { name }));
         if (!row) throw notFound(name);
         if (options.json) return void json(row.item);
         process.stdout.write(formatShow(row.item));
@@ -100,7 +93,7 @@ function registerActions(schedule: Command): void {
       .addHelpText('after', `\nExample:\n  baton schedule ${action} nightly-vacuum`)
       .action(
         wrapHandler(async (name: string, _options: unknown, cmd: Command) => {
-          await withDb(cmd, (db) => asCli(db, setEnabled, { name, enabled }));
+          await withPool(cmd, (db) => asCli(db, setEnabled, { name, enabled }));
           process.stdout.write(`schedule ${name} ${action === 'pause' ? 'paused' : 'resumed'}\n`);
         }),
       );
@@ -114,7 +107,7 @@ function registerActions(schedule: Command): void {
     .action(
       wrapHandler(async (name: string, options: { payload?: string }, cmd: Command) => {
         const payload = options.payload === undefined ? null : (JSON.parse(options.payload) as Item);
-        const [row] = await withDb(cmd, (db) => asCli(db, triggerSchedule, { name, payload }));
+        const [row] = await withPool(cmd, (db) => asCli(db, triggerSchedule, { name, payload }));
         process.stdout.write(`${row!.id}\n`);
       }),
     );
@@ -126,7 +119,7 @@ function registerActions(schedule: Command): void {
     .addHelpText('after', '\nExample:\n  baton schedule rm old-report --purge')
     .action(
       wrapHandler(async (name: string, options: { purge?: boolean }, cmd: Command) => {
-        await withDb(cmd, (db) => asCli(db, unschedule, { name, purge: options.purge ?? false }));
+        await withPool(cmd, (db) => asCli(db, unschedule, { name, purge: options.purge ?? false }));
         process.stdout.write(`schedule ${name} removed\n`);
       }),
     );
@@ -143,13 +136,13 @@ function registerPreview(schedule: Command): void {
     .addHelpText('after', `\nExample:\n  baton schedule preview '30 2 * * *' --timezone Europe/Berlin`)
     .action(
       wrapHandler(async (spec: string, options: { n: string; timezone?: string; json?: boolean }, cmd: Command) => {
-        const fires = await withDb(cmd, async ({ pool, schema }) => {
-          const { rows } = await pool.query<Item>(
-            `select fire_at, local_time::text, utc_offset::text, note from "${schema}".preview($1, $2, $3)`,
-            [spec, Number(options.n), options.timezone ?? null],
-          );
-          return rows;
-        });
+        const fires = await withPool(cmd, ({ pool, statements }) =>
+          runStatement(pool, statements, previewFires, {
+            spec,
+            n: Number(options.n),
+            timezone: options.timezone ?? null,
+          }),
+        );
         if (options.json) return void json(fires);
         const rows = fires.map((f) => [
           (f.fire_at as Date).toISOString().slice(0, 19).replace('T', ' '),
@@ -162,7 +155,7 @@ function registerPreview(schedule: Command): void {
     );
 }
 /** Every schedule, page by page. */
-async function listAll({ pool, statements }: Db, filter: { state?: string; task?: string }): Promise<Item[]> {
+async function listAll({ pool, statements }: CommandDb, filter: { state?: string; task?: string }): Promise<Item[]> {
   const items: Item[] = [];
   for (let after: string | null = null; ;) {
     const rows: Array<{ item: Item; name: string }> = await runStatement(pool, statements, listSchedules, {

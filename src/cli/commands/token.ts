@@ -16,7 +16,7 @@ export function registerToken(program: Command): void {
     .addHelpText('after', '\nExample:\n  baton token create deploy-bot --role admin')
     .action(
       wrapHandler(async (name: string, options: { role: string; json?: boolean }, cmd: Command) => {
-        const created = await withPool(cmd, (pool, schema) => createToken(pool, schema, name, options.role));
+        const created = await withPool(cmd, (db) => createToken(db, name, options.role));
         process.stdout.write(
           options.json ? `${JSON.stringify({ name, role: options.role, token: created })}\n` : `${created}\n`,
         );
@@ -44,7 +44,7 @@ export function registerToken(program: Command): void {
     .argument('<name>', 'the name it was created with')
     .action(
       wrapHandler(async (name: string, _options: unknown, cmd: Command) => {
-        await withPool(cmd, (pool, schema) => revokeToken(pool, schema, name));
+        await withPool(cmd, (db) => revokeToken(db, name));
         process.stdout.write(`token ${name} revoked\n`);
       }),
     );

@@ -1,0 +1,1 @@
+select :SCHEMA.create_token($1, $2) as token

@@ -1,0 +1,1 @@
+select :SCHEMA.revoke_token($1)
