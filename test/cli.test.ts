@@ -33,6 +33,7 @@ describe('baton CLI', () => {
       'serve',
       'schedule',
       'token',
+      'apply',
     ])
       assert.match(stdout, new RegExp(`\\n  ${command} `));
     assert.match((await runBaton(['worker', '--help'])).stdout, /--shell/);
@@ -143,6 +144,66 @@ describe('baton CLI', () => {
     assert.equal(gone.code, 2);
     assert.match(gone.stderr, /does not exist/);
     assert.match((await runBaton(['schedule', 'ls', '--help'])).stdout, /Example:/);
+  });
+
+  it('adds a schedule with `schedule add`, refusing a taken name and bad input with the field, exit 2', async () => {
+    const env = { DATABASE_URL: db.url };
+    const added = await runBaton(
+      [
+        'schedule',
+        'add',
+        'cli-added',
+        '*/15 * * * *',
+        'sql',
+        '--payload',
+        '{"sql": "select 1"}',
+        '--timezone',
+        'Asia/Tokyo',
+        '--overlap',
+        'skip',
+        '--label',
+        'team=data',
+        '--label',
+        'tier=2',
+        '--paused',
+        '--options',
+        '{"max_attempts": 3}',
+      ],
+      env,
+    );
+    assert.equal(added.code, 0, added.stderr);
+    assert.equal(added.stdout, 'schedule cli-added added\n');
+    const shown = JSON.parse((await runBaton(['schedule', 'show', 'cli-added', '--json'], env)).stdout) as Record<
+      string,
+      unknown
+    > & { changes: Array<{ via: string; op: string }> };
+    assert.deepEqual(
+      [shown.cron, shown.timezone, shown.overlap, shown.labels, shown.enabled, shown.max_attempts, shown.state],
+      ['*/15 * * * *', 'Asia/Tokyo', 'skip', { team: 'data', tier: '2' }, false, 3, 'paused'],
+    );
+    assert.deepEqual(
+      shown.changes.map((c) => [c.op, c.via]),
+      [['insert', 'cli']],
+    );
+    for (const [args, message] of [
+      [['cli-added', 'every 1 hour', 'sql'], /^baton: name: a schedule "cli-added" exists\n$/],
+      [
+        ['cli-bad', '0 25 * * *', 'sql', '--payload', '{"sql": "select 1"}'],
+        /^baton: cron: "0 25 \* \* \*": hour field/,
+      ],
+      [['cli-bad', 'every 1 hour', 'sql', '--payload', '{sql}'], /^baton: --payload: not JSON: /],
+      [
+        ['cli-bad', 'every 1 hour', 'sql', '--payload', '{"sql": "select 1"}', '--misfire', 'never'],
+        /^baton: misfire: "never" must be one of skip, latest, all/,
+      ],
+      [['cli-bad', 'every 1 hour', 'sql', '--label', 'nokey'], /^baton: --label: "nokey" must be key=value/],
+    ] as const) {
+      const refused = await runBaton(['schedule', 'add', ...args], env);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, message);
+    }
+    assert.equal((await db.query(`select 1 from baton.schedules where name = 'cli-bad'`)).length, 0);
+    assert.match((await runBaton(['schedule', 'add', '--help'])).stdout, /Example:\n  baton schedule add /);
   });
 
   it('`serve` answers /metrics without a token with --metrics-public, and nothing else', async () => {

@@ -8,7 +8,7 @@ select
   s.task,
   s.labels,
   st.state,
-  to_jsonb(s) || (to_jsonb(st) - 'id' - 'name' - 'timezone' - 'task') as item,
+  (to_jsonb(s) - 'applied_hash') || (to_jsonb(st) - 'id' - 'name' - 'timezone' - 'task' - 'managed_by') as item,
   md5(to_jsonb(s)::text) as etag
 from :SCHEMA.schedules s
 join :SCHEMA.schedule_status st on st.id = s.id;

@@ -3,14 +3,18 @@
 -- privilege beyond EXECUTE, which is taken from PUBLIC and given to <schema>_admin
 -- (grant_roles()).
 
--- A schedule's timing as one text: a cron expression or macro, 'every <interval>',
--- 'at <timestamptz>', or null or blank for a manual-only schedule. Raises BT400 naming the
--- field (every, run_at) whose text does not parse; cron is checked by the schedule itself.
+-- A schedule's timing as one text: a cron expression or macro, 'every <interval>', 'at
+-- <timestamptz>', an ISO 8601 timestamp (a one-shot: '2026-12-24T18:00:00Z') or duration
+-- (every: 'PT30S', 'P1D'), or null or blank for a manual-only schedule. Raises BT400 naming
+-- the field (every, run_at) whose text does not parse; cron is checked by the schedule itself.
 create or replace function :SCHEMA._parse_spec(spec text, out cron text, out every interval, out run_at timestamptz)
 language plpgsql stable as $$
 declare
   trimmed text := nullif(btrim(spec), '');
-  field text := case when trimmed ~* '^every\s' then 'every' when trimmed ~* '^at\s' then 'run_at' end;
+  field text := case
+    when trimmed ~* '^every\s' or trimmed ~ '^P(\d|T\d)' then 'every'
+    when trimmed ~* '^at\s' or trimmed ~ '^\d{4}-\d\d-\d\d([T ]|$)' then 'run_at'
+  end;
 begin
   if field is null then
     cron := trimmed;
@@ -28,24 +32,48 @@ begin
 end
 $$;
 
--- The columns of a schedule a person sets: all but its id, its name, its owner (the
--- validation trigger's) and its timestamps. A column added later is settable without
--- redefining the functions below.
+-- A schedule's definition: the columns a person sets, as JSON. Not its id, its name, its
+-- owner (the validation trigger's), its timestamps, nor where `baton apply` got it from.
+create or replace function :SCHEMA._definition_of(s :SCHEMA.schedules) returns jsonb
+language sql stable as $$
+  select to_jsonb(s) - 'id' - 'name' - 'owner' - 'created_at' - 'updated_at'
+    - 'managed_by' - 'managed_file' - 'applied_hash'
+$$;
+
+-- The hash of a definition that `baton apply` keeps (applied_hash) and drift compares with:
+-- the same text whatever the session's time zone or interval style.
+create or replace function :SCHEMA._definition_hash(s :SCHEMA.schedules) returns text
+language sql stable set timezone = 'UTC' set intervalstyle = 'postgres' as $$
+  select md5(:SCHEMA._definition_of(s)::text)
+$$;
+
+-- The fields of _definition_of, in the order of the table. A column added later is settable
+-- without redefining the functions below.
 create or replace function :SCHEMA._schedule_fields() returns text[]
 language sql stable as $$
   select array(
     select a.attname::text from pg_attribute a
     where a.attrelid = ':SCHEMA.schedules'::regclass and a.attnum > 0 and not a.attisdropped
-      and a.attname not in ('id', 'name', 'owner', 'created_at', 'updated_at')
+      and :SCHEMA._definition_of(jsonb_populate_record(null:::SCHEMA.schedules, '{}')) ? a.attname
     order by a.attnum)
 $$;
 
 -- Upsert a schedule by name from its definition, a JSON object of its fields (columns): the
 -- timing (cron, every or run_at; none for a manual schedule), task, payload and any option.
 -- A field left out takes its default, so a call describes the whole schedule; an unchanged
--- schedule is not rewritten. What HTTP PUT and job files call; schedule() is its spec form.
+-- schedule is not rewritten. What HTTP PUT calls; schedule() is its spec form.
 create or replace function :SCHEMA.put_schedule(name text, definition jsonb) returns :SCHEMA.schedules
-language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+language sql security definer set search_path = pg_catalog, pg_temp as $$
+  select :SCHEMA._put_schedule(name, definition, null, null)
+$$;
+revoke execute on function :SCHEMA.put_schedule(text, jsonb) from public;
+
+-- put_schedule(), and with a source (job files: apply_schedules()) also marks the schedule
+-- as applied from that source and file, in the same statement: one write, one entry in the
+-- change history. Without one, what marks it stays as it is.
+create or replace function :SCHEMA._put_schedule(name text, definition jsonb, source text, file text)
+returns :SCHEMA.schedules
+language plpgsql as $$
 declare
   fields text[] := :SCHEMA._schedule_fields();
   given text[];
@@ -53,6 +81,10 @@ declare
 begin
   definition := coalesce(definition, '{}');
   perform :SCHEMA._check_options(definition, fields, 'a field of a schedule', null:::SCHEMA.schedules);
+  if source is not null then
+    definition := definition || jsonb_build_object('managed_by', source, 'managed_file', file);
+    fields := fields || array['managed_by', 'managed_file'];
+  end if;
   given := array(select jsonb_object_keys(definition));
 
   -- Fields not given are left out of the insert, so the table's defaults apply, and reach
@@ -74,12 +106,11 @@ begin
   using name, definition;
 
   if result.id is null then
-    select * into result from :SCHEMA.schedules s where s.name = put_schedule.name;
+    select * into result from :SCHEMA.schedules s where s.name = _put_schedule.name;
   end if;
   return result;
 end
 $$;
-revoke execute on function :SCHEMA.put_schedule(text, jsonb) from public;
 
 -- Upsert a schedule by name, its timing as one spec (_parse_spec): put_schedule() with the
 -- task and payload as arguments and every other field an option.

@@ -3,9 +3,20 @@
 -- transaction (the HTTP API: 'api:<token name>'; `baton apply`: 'file:<source>'); plain SQL
 -- leaves it unset, and the role, login and application_name say who it was.
 
--- A schedule row as its history keeps it: what a person sets and who owns it.
+-- A schedule row as its history keeps it: what a person sets, who owns it and the source
+-- that manages it.
 create or replace function :SCHEMA._schedule_fields_of(s :SCHEMA.schedules) returns jsonb
-language sql immutable as $$ select to_jsonb(s) - 'id' - 'created_at' - 'updated_at' $$;
+language sql immutable as $$ select to_jsonb(s) - 'id' - 'created_at' - 'updated_at' - 'applied_hash' $$;
+
+-- The keys whose values differ between two JSON objects, with the values of each side; null
+-- and null when nothing differs.
+create or replace function :SCHEMA._changed_fields(a jsonb, b jsonb, out before jsonb, out after jsonb)
+language sql immutable as $$
+  select jsonb_object_agg(x.key, x.value), jsonb_object_agg(y.key, y.value)
+  from jsonb_each(a) x
+  join jsonb_each(b) y on y.key = x.key
+  where x.value is distinct from y.value
+$$;
 
 -- With its owner's rights: a role that may write schedules needs no right on the history
 -- (and so cannot write it by hand).
@@ -26,12 +37,7 @@ begin
     select n.id, n.name, 'update', application, via, d.before, d.after
     from new_rows n
     join old_rows o on o.id = n.id
-    cross join lateral (
-      select jsonb_object_agg(b.key, b.value) as before, jsonb_object_agg(a.key, a.value) as after
-      from jsonb_each(:SCHEMA._schedule_fields_of(n)) a
-      join jsonb_each(:SCHEMA._schedule_fields_of(o)) b on b.key = a.key
-      where a.value is distinct from b.value
-    ) d
+    cross join lateral :SCHEMA._changed_fields(:SCHEMA._schedule_fields_of(o), :SCHEMA._schedule_fields_of(n)) d
     -- An update that changed nothing a person sets is no change.
     where d.after is not null;
   end if;

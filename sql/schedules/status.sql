@@ -14,8 +14,8 @@ language sql stable as $$
 $$;
 
 -- Each schedule as people ask after it: its state, its timing as one text, the next and last
--- fires, the last run, the last 24 hours, and how many live workers offer its task (0: its
--- runs wait).
+-- fires, the last run, the last 24 hours, how many live workers offer its task (0: its runs
+-- wait), and for one applied from job files its source and whether it drifted.
 create or replace view :SCHEMA.schedule_status as
 select
   s.id,
@@ -40,7 +40,10 @@ select
   recent.succeeded as succeeded_24h,
   recent.failed as failed_24h,
   recent.missed as missed_24h,
-  coalesce((select c.live_workers from :SCHEMA.task_catalog c where c.name = s.task), 0) as live_workers
+  coalesce((select c.live_workers from :SCHEMA.task_catalog c where c.name = s.task), 0) as live_workers,
+  -- Applied from job files: the source, and whether the definition changed since (drift).
+  s.managed_by,
+  s.managed_by is not null and s.applied_hash is distinct from :SCHEMA._definition_hash(s) as drift
 from :SCHEMA.schedules s
 left join :SCHEMA.schedule_state st on st.schedule_id = s.id
 left join lateral (

@@ -77,6 +77,20 @@ begin
      or new.allow_unknown_task < old.allow_unknown_task then
     perform :SCHEMA._check_task(new.task, new.payload, new.allow_unknown_task);
   end if;
+  if new.managed_by is null then
+    new.managed_file := null;
+    new.applied_hash := null;
+  else
+    if new.managed_by !~ '^[^[:cntrl:]]{1,200}$' then
+      perform :SCHEMA._invalid('managed_by', 'must be 1-200 characters, none of them a control character');
+    end if;
+    -- Written through the door of its own source (`baton apply`, which names itself
+    -- 'file:<source>'), the definition is the applied one; any other write leaves the hash
+    -- of what was applied, and the difference is drift.
+    if current_setting('pgbaton.via', true) = 'file:' || new.managed_by then
+      new.applied_hash := :SCHEMA._definition_hash(new);
+    end if;
+  end if;
   if tg_op = 'INSERT' or (new.task, new.payload) is distinct from (old.task, old.payload) then
     new.owner := session_user;
   else

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 
 import { version } from '../version.ts';
+import { registerApply } from './commands/apply.ts';
 import { registerCancel } from './commands/cancel.ts';
 import { registerDev } from './commands/dev.ts';
 import { registerLogs } from './commands/logs.ts';
@@ -33,5 +34,6 @@ registerRuns(program);
 registerTasks(program);
 registerSchedule(program);
 registerToken(program);
+registerApply(program);
 
 await program.parseAsync();

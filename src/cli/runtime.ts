@@ -3,7 +3,7 @@ import type pg from 'pg';
 
 import type { Baton } from '../baton.ts';
 import type { Config, ConfigInput } from '../config/config.ts';
-import { coerceError, errorMessage } from '../core/errors.ts';
+import { BatonError, coerceError, errorMessage } from '../core/errors.ts';
 import type { Statements } from '../db/statements.ts';
 
 // Config, Baton and the logger (zod, pg, pino, ...) are imported by the commands that use
@@ -19,6 +19,20 @@ export interface GlobalOptions {
 /** Commander's argument parser for an option that may be given again and again. */
 export function repeatable(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/** A flag's JSON object, or a refusal naming the flag. */
+export function jsonObject(flag: string, text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new BatonError(`${flag}: not JSON: ${errorMessage(error)}`, 'invalid', flag);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new BatonError(`${flag}: must be a JSON object`, 'invalid', flag);
+  }
+  return value as Record<string, unknown>;
 }
 
 /** Exit codes are contract: scripts rely on them. */

@@ -43,6 +43,9 @@ const statementNames = [
   'revoke_token',
   'list_tokens',
   'preview',
+  'apply_schedules',
+  'prune_schedules',
+  'add_schedule',
 ] as const;
 
 export type StatementName = (typeof statementNames)[number];

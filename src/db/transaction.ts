@@ -1,11 +1,18 @@
 import type { Pool, PoolClient } from './pool.ts';
 
-/** Runs `work` in a transaction on the client: committed if it returns, rolled back if it throws. */
-export async function inTransaction<T>(client: PoolClient, work: () => Promise<T>): Promise<T> {
+/**
+ * Runs `work` in a transaction on the client: committed if it returns (rolled back anyway
+ * with `commit: false`, a dry run), rolled back if it throws.
+ */
+export async function inTransaction<T>(
+  client: PoolClient,
+  work: () => Promise<T>,
+  { commit = true }: { commit?: boolean } = {},
+): Promise<T> {
   await client.query('begin');
   try {
     const result = await work();
-    await client.query('commit');
+    await client.query(commit ? 'commit' : 'rollback');
     return result;
   } catch (error) {
     await client.query('rollback').catch(() => undefined);

@@ -17,6 +17,8 @@ export const triggerSchedule = statement<{ name: string; payload: Item | null },
   'name',
   'payload',
 ]);
+/** The schedule named, locked for a write that depends on it (a create that must not replace it). */
+export const lockSchedule = statement<{ name: string }, { etag: string; fields: Item }>('api_lock_schedule', ['name']);
 export const getRun = statement<{ id: string }, { item: Item }>('api_get_run', ['id']);
 const setVia = statement<{ via: string }>('set_via', ['via']);
 

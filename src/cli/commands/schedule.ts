@@ -11,8 +11,9 @@ import {
   triggerSchedule,
   unschedule,
 } from '../../schedules/door-statements.ts';
-import { type CommandDb, withPool, wrapHandler } from '../runtime.ts';
+import { type CommandDb, jsonObject, withPool, wrapHandler } from '../runtime.ts';
 import { formatTable } from '../table.ts';
+import { registerAdd } from './schedule-add.ts';
 
 /** A change made from the CLI: one transaction, named `cli` in the change history. */
 function asCli<P, R extends pg.QueryResultRow>(db: CommandDb, stmt: Statement<P, R>, values: P) {
@@ -33,13 +34,14 @@ const cut = (text: unknown, width: number) => {
 const when = (value: unknown) => (typeof value === 'string' ? value.slice(0, 19).replace('T', ' ') : '-');
 
 /**
- * `baton schedule ls|show|pause|resume|trigger|rm|preview`: the schedules as the HTTP API shows
+ * `baton schedule add|ls|show|pause|resume|trigger|rm|preview`: the schedules as the HTTP API shows
  * them (the columns are the field names of --json), changes named `cli` in the history.
  */
 export function registerSchedule(program: Command): void {
   const schedule = program
     .command('schedule')
-    .description('list, show, pause, resume, trigger, remove, preview schedules');
+    .description('add, list, show, pause, resume, trigger, remove, preview schedules');
+  registerAdd(schedule);
   schedule
     .command('ls')
     .description('every schedule: state, timing, next fire (UTC), last status')
@@ -106,7 +108,7 @@ function registerActions(schedule: Command): void {
     .addHelpText('after', `\nExample:\n  baton schedule trigger report --payload '{"day": "2026-12-01"}'`)
     .action(
       wrapHandler(async (name: string, options: { payload?: string }, cmd: Command) => {
-        const payload = options.payload === undefined ? null : (JSON.parse(options.payload) as Item);
+        const payload = options.payload === undefined ? null : jsonObject('--payload', options.payload);
         const [row] = await withPool(cmd, (db) => asCli(db, triggerSchedule, { name, payload }));
         process.stdout.write(`${row!.id}\n`);
       }),
@@ -183,6 +185,7 @@ function formatShow(s: Item): string {
     'misfire',
     'owner',
     'description',
+    ...(s.managed_by ? ['managed_by', 'managed_file', 'drift'] : []),
   ];
   const lines = [
     `${String(s.name)}`,

@@ -8,6 +8,7 @@ import {
   getSchedule,
   type Item,
   listSchedules,
+  lockSchedule,
   setEnabled,
   throughDoor,
   triggerSchedule,
@@ -28,7 +29,6 @@ import {
 } from '../schemas.ts';
 import { fromCursor, toCursor } from './cursor.ts';
 
-const lockSchedule = statement<{ name: string }, { etag: string; fields: Item }>('api_lock_schedule', ['name']);
 const putSchedule = statement<{ name: string; fields: Item }, { created: boolean; etag: string }>('api_put_schedule', [
   'name',
   'fields',
