@@ -203,7 +203,7 @@ describe('baton CLI', () => {
       assert.match(refused.stderr, message);
     }
     assert.equal((await db.query(`select 1 from baton.schedules where name = 'cli-bad'`)).length, 0);
-    assert.match((await runBaton(['schedule', 'add', '--help'])).stdout, /Example:\n  baton schedule add /);
+    assert.match((await runBaton(['schedule', 'add', '--help'])).stdout, /Example:\n {2}baton schedule add /);
   });
 
   it('`serve` answers /metrics without a token with --metrics-public, and nothing else', async () => {

@@ -11,7 +11,7 @@ import type { Logger } from '../core/logger.ts';
 import { backoffMs, sleep } from '../core/sleep.ts';
 import type { Pool } from '../db/pool.ts';
 import type { Statements } from '../db/statements.ts';
-import { applyJobFiles,type ApplyOptions, type ApplyReport } from './apply.ts';
+import { applyJobFiles, type ApplyOptions, type ApplyReport } from './apply.ts';
 import { isJobFileName } from './job-files.ts';
 
 export interface WatchOptions extends ApplyOptions {
