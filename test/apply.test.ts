@@ -192,6 +192,34 @@ describe('baton apply', () => {
     assert.equal(changes[0]!.after.managed_by, 'app');
   });
 
+  it('writes valid files in one statement (the fast path), and falls back to one at a time only for a refusal', async () => {
+    const files = (cron: string) =>
+      JSON.stringify([
+        {
+          file: 'a.json',
+          schedules: [
+            shellJob('f1', cron),
+            { name: 'f2', schedule: 'every 5 minutes', task: 'sql', payload: { sql: 'select 2' } },
+          ],
+        },
+        { file: 'b.yaml', schedules: [{ ...shellJob('f3', cron), timezone: 'Asia/Tokyo' }] },
+      ]);
+    const applied = async (cron: string) =>
+      (
+        await db.query<{ file: string; name: string; action: string }>(
+          `select file, name, action from baton.apply_files('app', $1)`,
+          [files(cron)],
+        )
+      ).map((r) => `${r.file} ${r.name} ${r.action}`);
+    assert.deepEqual(await applied('0 * * * *'), ['a.json f1 create', 'a.json f2 create', 'b.yaml f3 create']);
+    assert.deepEqual(await applied('0 * * * *'), ['a.json f1 unchanged', 'a.json f2 unchanged', 'b.yaml f3 unchanged']);
+    // _apply_fast answers null whenever it leaves the work to the one-at-a-time path.
+    const fast = async (cron: string) =>
+      (await db.one<{ report: unknown }>(`select baton._apply_fast('app', $1) as report`, [files(cron)])).report;
+    assert.notEqual(await fast('0 * * * *'), null);
+    assert.equal(await fast('0 * * *'), null);
+  });
+
   it('applies the chronoflow examples of docs/job-files.md as written', async () => {
     const doc = await readFile(new URL('../docs/job-files.md', import.meta.url), 'utf8');
     const examples = [...doc.matchAll(/```(?:json|yaml) (\S+)\n([\s\S]*?)```/g)];

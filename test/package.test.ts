@@ -2,7 +2,7 @@
 // by plain Node (no TypeScript loader) and by a TypeScript consumer.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -195,6 +195,35 @@ describe('the packed package', () => {
         return true;
       },
     );
+  });
+
+  it('its CLI applies job files (YAML, chronoflow JSON) with the runtime dependencies alone', async () => {
+    const jobs = join(app, 'jobs');
+    mkdirSync(jobs);
+    writeFileSync(
+      join(jobs, 'a.yaml'),
+      'name: packaged\nschedule: every 1 hour\ntask: sql\npayload: { sql: select 1 }\n',
+    );
+    writeFileSync(
+      join(jobs, 'b.json'),
+      JSON.stringify({
+        job_id: 'packaged-ping',
+        schedule: '*/5 * * * *',
+        task: { type: 'http_request', url: 'https://example.com' },
+      }),
+    );
+    const env = { ...process.env, DATABASE_URL: db.url };
+    const baton = join(app, 'node_modules', '.bin', 'baton');
+    await run(baton, ['migrate'], { cwd: app, env });
+    const { stdout } = await run(baton, ['apply', 'jobs', '--source', 'app'], { cwd: app, env });
+    assert.match(stdout, /applied \(source "app", 2 files\): 2 created/);
+    const rows = await db.query(
+      `select name, managed_file from baton.schedules where managed_by = 'app' order by name`,
+    );
+    assert.deepEqual(rows, [
+      { name: 'packaged', managed_file: 'jobs/a.yaml' },
+      { name: 'packaged-ping', managed_file: 'jobs/b.json' },
+    ]);
   });
 
   it('gives a TypeScript consumer its types', async () => {

@@ -36,8 +36,7 @@ $$;
 -- owner (the validation trigger's), its timestamps, nor where `baton apply` got it from.
 create or replace function :SCHEMA._definition_of(s :SCHEMA.schedules) returns jsonb
 language sql stable as $$
-  select to_jsonb(s) - 'id' - 'name' - 'owner' - 'created_at' - 'updated_at'
-    - 'managed_by' - 'managed_file' - 'applied_hash'
+  select to_jsonb(s) - array['id', 'name', 'owner', 'created_at', 'updated_at', 'managed_by', 'managed_file', 'applied_hash']
 $$;
 
 -- The hash of a definition that `baton apply` keeps (applied_hash) and drift compares with:
@@ -83,7 +82,9 @@ begin
   perform :SCHEMA._check_options(definition, fields, 'a field of a schedule', null:::SCHEMA.schedules);
   if source is not null then
     definition := definition || jsonb_build_object('managed_by', source, 'managed_file', file);
-    fields := fields || array['managed_by', 'managed_file'];
+    -- applied_hash: the validation trigger's, for the definition written (excluded's too),
+    -- so a stale one is written again even when the fields are as the file says.
+    fields := fields || array['managed_by', 'managed_file', 'applied_hash'];
   end if;
   given := array(select jsonb_object_keys(definition));
 

@@ -6,7 +6,7 @@
 -- A schedule row as its history keeps it: what a person sets, who owns it and the source
 -- that manages it.
 create or replace function :SCHEMA._schedule_fields_of(s :SCHEMA.schedules) returns jsonb
-language sql immutable as $$ select to_jsonb(s) - 'id' - 'created_at' - 'updated_at' - 'applied_hash' $$;
+language sql immutable as $$ select to_jsonb(s) - array['id', 'created_at', 'updated_at', 'applied_hash'] $$;
 
 -- The keys whose values differ between two JSON objects, with the values of each side; null
 -- and null when nothing differs.

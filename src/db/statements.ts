@@ -43,7 +43,7 @@ const statementNames = [
   'revoke_token',
   'list_tokens',
   'preview',
-  'apply_schedules',
+  'apply_files',
   'prune_schedules',
   'add_schedule',
 ] as const;

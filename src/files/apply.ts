@@ -1,11 +1,18 @@
 // `baton apply` (DESIGN.md "Job files"): every job file under the paths applied in one
-// transaction, file by file (a file the database refuses is undone alone and keeps what it
+// transaction by apply_files() (a file the database refuses is undone alone and keeps what it
 // applied before), then with --prune the source's schedules that no file names any more.
-import { coerceError, isConnectionError, refuseNul } from '../core/errors.ts';
+import { coerceError, refuseNul } from '../core/errors.ts';
 import type { Pool } from '../db/pool.ts';
 import { runStatement, statement, type Statements } from '../db/statements.ts';
 import { inTransaction } from '../db/transaction.ts';
-import { type Definition, type FileError, findJobFiles, type JobFile, readJobFile } from './job-files.ts';
+import {
+  type Definition,
+  type FileError,
+  type FileSchedule,
+  findJobFiles,
+  type JobFile,
+  readJobFile,
+} from './job-files.ts';
 
 export interface ApplyOptions {
   /** Whose schedules these are (`managed_by`): prune deletes only this source's. */
@@ -40,16 +47,18 @@ export interface ApplyReport {
   pruneSkipped: boolean;
 }
 
-const applySchedules = statement<
-  { source: string; file: string; schedules: string },
+const applyFiles = statement<
+  { source: string; files: string },
   {
-    name: string;
-    action: Exclude<Action, 'delete'>;
+    file: string;
+    name: string | null;
+    action: Exclude<Action, 'delete'> | 'error';
     drifted: boolean;
     before: Definition | null;
     after: Definition | null;
+    error: { message: string; field: string | null; place: number | null; sqlstate: string } | null;
   }
->('apply_schedules', ['source', 'file', 'schedules']);
+>('apply_files', ['source', 'files']);
 const pruneSchedules = statement<{ source: string; keep: string[] }, { name: string; file: string | null }>(
   'prune_schedules',
   ['source', 'keep'],
@@ -64,30 +73,24 @@ export async function applyJobFiles(
   const files = await Promise.all((await findJobFiles(paths)).map(readJobFile));
   refuseTwice(files);
   const report: ApplyReport = { source, dryRun, files: files.length, changes: [], errors: [], pruneSkipped: false };
+  for (const file of files) file.error ??= nulRefusal(file);
+  const readable = files.filter((file) => !file.error);
+  report.errors.push(...files.flatMap((file) => (file.error ? [file.error] : [])));
   const client = await pool.connect();
   try {
     await inTransaction(
       client,
       async () => {
-        for (const file of files) {
-          if (file.error) {
-            report.errors.push(file.error);
-            continue;
-          }
-          await client.query('savepoint job_file');
-          try {
-            const rows = await runStatement(client, statements, applySchedules, {
-              source,
-              file: file.path,
-              schedules: JSON.stringify(definitionsOf(file)),
-            });
-            await client.query('release savepoint job_file');
-            report.changes.push(...rows.map((row) => ({ ...row, file: file.path })));
-          } catch (error) {
-            if (isConnectionError(error)) throw error;
-            await client.query('rollback to savepoint job_file');
-            report.errors.push(refusal(file, error));
-          }
+        const byPath = new Map(readable.map((file) => [file.path, file]));
+        const rows = await runStatement(client, statements, applyFiles, {
+          source,
+          files: JSON.stringify(
+            readable.map((file) => ({ file: file.path, schedules: file.schedules.map((s) => s.definition) })),
+          ),
+        });
+        for (const { error, action, name, ...row } of rows) {
+          if (error) report.errors.push(refusal(byPath.get(row.file)!, error));
+          else report.changes.push({ ...row, action: action as Exclude<Action, 'delete'>, name: name! });
         }
         if (!prune) return;
         if (report.errors.length > 0) {
@@ -115,27 +118,29 @@ export async function applyJobFiles(
   return report;
 }
 
-/** A file's definitions as apply_schedules() takes them; a NUL character, which Postgres cannot store, is refused here. */
-function definitionsOf(file: JobFile): Definition[] {
-  return file.schedules.map((schedule, place) => {
+/** A NUL character, which Postgres cannot store, refused here as the database would refuse a field. */
+function nulRefusal(file: JobFile): FileError | undefined {
+  for (const [place, schedule] of file.schedules.entries()) {
     try {
       refuseNul(schedule.definition);
     } catch (error) {
-      throw Object.assign(coerceError(error), { detail: `schedules[${place}]` });
+      const { message, field } = coerceError(error);
+      return refusal(file, { message, field: field ?? null, place });
     }
-    return schedule.definition;
-  });
+  }
+  return undefined;
 }
 
-/** The file's error for a refusal of the database, at the schedule and line of the field it names. */
-function refusal(file: JobFile, error: unknown): FileError {
-  const { message, field } = coerceError(error);
-  const place = /^schedules\[(\d+)\]$/.exec((error as { detail?: string }).detail ?? '');
-  const schedule = place ? file.schedules[Number(place[1])] : undefined;
+/** The file's error for a refusal, at the schedule and line of the field it names. */
+function refusal(
+  file: JobFile,
+  { message, field, place }: { message: string; field: string | null; place: number | null },
+): FileError {
+  const schedule = place === null ? undefined : file.schedules[place];
   const name = schedule?.definition.name;
   return {
     file: file.path,
-    ...(schedule ? { line: schedule.lineOf(field) } : {}),
+    ...(schedule ? { line: schedule.lineOf(field ?? undefined) } : {}),
     ...(typeof name === 'string' ? { schedule: name } : {}),
     ...(field ? { field } : {}),
     message,
@@ -144,7 +149,7 @@ function refusal(file: JobFile, error: unknown): FileError {
 
 /** A name given twice, in one file or in two: the later file is in error (the earlier one applies). */
 function refuseTwice(files: JobFile[]): void {
-  const seen = new Map<string, string>();
+  const seen = new Map<string, { file: JobFile; schedule: FileSchedule }>();
   for (const file of files) {
     for (const schedule of file.schedules) {
       const name = schedule.definition.name;
@@ -156,11 +161,11 @@ function refuseTwice(files: JobFile[]): void {
           line: schedule.lineOf('name'),
           schedule: name,
           field: 'name',
-          message: `name: "${name}" is given twice (first at ${first})`,
+          message: `name: "${name}" is given twice (first at ${first.file.path}:${first.schedule.lineOf('name')})`,
         };
         break;
       }
-      seen.set(name, `${file.path}:${schedule.lineOf('name')}`);
+      seen.set(name, { file, schedule });
     }
   }
 }

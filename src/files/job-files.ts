@@ -4,8 +4,16 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 
-import { parse as parseJson, type ParseError, printParseErrorCode } from 'jsonc-parser';
-import { isMap, isSeq, LineCounter, type Node as YamlNode, parseAllDocuments } from 'yaml';
+import { CORE_SCHEMA, loadAll, YAMLException } from 'js-yaml';
+import {
+  findNodeAtLocation,
+  type Node as JsonNode,
+  parse as parseJson,
+  type ParseError,
+  parseTree,
+  printParseErrorCode,
+} from 'jsonc-parser';
+import { type Document, LineCounter, type Node as YamlNode, parseAllDocuments } from 'yaml';
 
 import { BatonError, errorMessage } from '../core/errors.ts';
 
@@ -80,63 +88,121 @@ export async function readJobFile(file: string): Promise<JobFile> {
   return parseJobFile(file, text);
 }
 
+/** A path in a parsed document: keys and list indexes. */
+type DocumentPath = Array<string | number>;
+
+/** A parsed document: its value, and the line of a path in it, if the document has that path. */
+interface ParsedDocument {
+  value: unknown;
+  lineOf(path: DocumentPath): number | undefined;
+}
+
 /**
- * A job file's schedules. JSON files must be strict JSON; both are then read by the YAML 1.2
- * parser (JSON is YAML), which knows where each value lies. A YAML file may hold several
- * documents.
+ * A job file's schedules. A JSON file must be strict JSON (JSON.parse); a YAML file may hold
+ * several documents. Where a value lies is looked up only when a refusal needs its line.
  */
 export function parseJobFile(file: string, text: string): JobFile {
+  const parsed = /\.json$/i.test(file) ? readJson(text) : readYaml(text);
   const fail = (message: string, line?: number): JobFile => ({
     path: file,
     schedules: [],
     error: { file, message, ...(line === undefined ? {} : { line }) },
   });
-  const lines = new LineCounter();
-  const lineAt = (offset: number) => lines.linePos(offset).line;
-  if (/\.json$/i.test(file)) {
-    const [jsonError] = jsonErrors(text);
-    if (jsonError) return fail(`not JSON: ${jsonError.message}`, jsonError.line);
-  }
-  const documents = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if ('message' in parsed) return fail(parsed.message, parsed.line);
   const schedules: FileSchedule[] = [];
-  for (const document of documents) {
-    const [parseError] = document.errors;
-    if (parseError) return fail(parseError.message, lineAt(parseError.pos[0]));
-    const found = schedulesOf(document.contents);
-    if (typeof found === 'string') return fail(found, document.contents ? lineAt(document.contents.range![0]) : 1);
-    for (const node of found) {
-      const value = node.toJSON() as unknown;
-      const line = lineAt(node.range![0]);
+  for (const document of parsed) {
+    const found = schedulesOf(document.value);
+    if (typeof found === 'string') return fail(found, document.lineOf([]) ?? 1);
+    for (const { value, path: at } of found) {
+      // The line of the deepest part of `keys` under this schedule that the document has.
+      const lineOf = (keys: string[]) => {
+        for (let depth = keys.length; depth >= 0; depth--) {
+          const line = document.lineOf([...at, ...keys.slice(0, depth)]);
+          if (line !== undefined) return line;
+        }
+        return 1;
+      };
       const shaped = isPlainObject(value) ? fromChronoflow(value) : { definition: value as Definition };
-      if ('error' in shaped) {
-        return {
-          path: file,
-          schedules: [],
-          error: { file, line: lineOfPath(node, shaped.path, lineAt) ?? line, ...shaped.error },
-        };
-      }
+      if ('error' in shaped) return fail(shaped.error.message, lineOf(shaped.path));
       const layout = shaped.layout ?? (isPlainObject(value) && 'schedule' in value ? columnsWithSpec : columns);
       schedules.push({
         definition: shaped.definition,
-        lineOf: (field) => (field ? lineOfPath(node, layout(field.split('.')), lineAt) : undefined) ?? line,
+        lineOf: (field) => lineOf(field ? layout(field.split('.')) : []),
       });
     }
   }
   return { path: file, schedules };
 }
 
-/** The schedule nodes of a document: one schedule, a list, or `{ schedules: [...] }`; or what is wrong. */
-function schedulesOf(contents: YamlNode | null): YamlNode[] | string {
-  const shape = 'a job file holds a schedule, a list of schedules, or { "schedules": [...] }';
-  if (contents === null) return [];
-  if (isMap(contents)) {
-    const list = contents.get('schedules', true);
-    if (list === undefined) return [contents];
-    if (contents.items.length > 1 || !isSeq(list)) return shape;
-    return list.items as YamlNode[];
+function readJson(text: string): ParsedDocument[] | { message: string; line: number } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    // JSON.parse's message has no line on Node 20; jsonc-parser says where and what.
+    const errors: ParseError[] = [];
+    parseJson(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+    const [first] = errors;
+    if (!first) return { message: `not JSON: ${errorMessage(error)}`, line: 1 };
+    const what = printParseErrorCode(first.error)
+      .replace(/([a-z])([A-Z])/g, '$1 $2')
+      .toLowerCase();
+    return { message: `not JSON: ${what}`, line: lineAtOffset(text, first.offset) };
   }
-  if (isSeq(contents)) return contents.items as YamlNode[];
-  return shape;
+  let tree: JsonNode | undefined;
+  return [
+    {
+      value,
+      lineOf(path) {
+        tree ??= parseTree(text);
+        const node = tree && findNodeAtLocation(tree, path);
+        return node && lineAtOffset(text, node.offset);
+      },
+    },
+  ];
+}
+
+function readYaml(text: string): ParsedDocument[] | { message: string; line: number } {
+  let values: unknown[];
+  try {
+    // js-yaml reads values (fast); the core schema, as YAML 1.2 says, so `2026-12-24` stays text.
+    values = loadAll(text, undefined, { schema: CORE_SCHEMA });
+  } catch (error) {
+    if (!(error instanceof YAMLException)) throw error;
+    return { message: error.reason, line: error.mark.line + 1 };
+  }
+  // `yaml` knows where each value lies; parsed only when a refusal needs a line.
+  let documents: Document.Parsed[] | undefined;
+  const lines = new LineCounter();
+  return values.map((value, index) => ({
+    value,
+    lineOf(path) {
+      documents ??= parseAllDocuments(text, { lineCounter: lines }) as Document.Parsed[];
+      const document = documents[index];
+      const node = (path.length === 0 ? document?.contents : document?.getIn(path, true)) as
+        YamlNode | null | undefined;
+      return node?.range ? lines.linePos(node.range[0]).line : undefined;
+    },
+  }));
+}
+
+function lineAtOffset(text: string, offset: number): number {
+  let line = 1;
+  for (let at = text.indexOf('\n'); at !== -1 && at < offset; at = text.indexOf('\n', at + 1)) line++;
+  return line;
+}
+
+/** The schedules of a document: one schedule, a list, or `{ schedules: [...] }`, each with its path; or what is wrong. */
+function schedulesOf(value: unknown): Array<{ value: unknown; path: DocumentPath }> | string {
+  if (value === null || value === undefined) return [];
+  const list = (items: unknown[], under: DocumentPath) =>
+    items.map((item, i) => ({ value: item, path: [...under, i] }));
+  if (Array.isArray(value)) return list(value, []);
+  if (isPlainObject(value)) {
+    if (!('schedules' in value)) return [{ value, path: [] }];
+    if (Object.keys(value).length === 1 && Array.isArray(value.schedules)) return list(value.schedules, ['schedules']);
+  }
+  return 'a job file holds a schedule, a list of schedules, or { "schedules": [...] }';
 }
 
 /** A field path of the database (['payload', 'command']) as a path in the file. */
@@ -177,27 +243,6 @@ function fromChronoflow(
     definition: { ...rest, ...(jobId === undefined ? {} : { name: jobId }), task: name, payload },
     layout: chronoflow,
   };
-}
-
-/** The line of the deepest node of `keys` that the file has, if any. */
-function lineOfPath(node: YamlNode, keys: string[], lineAt: (offset: number) => number): number | undefined {
-  for (let depth = keys.length; depth > 0; depth--) {
-    const found = isMap(node) ? (node.getIn(keys.slice(0, depth), true) as YamlNode | undefined) : undefined;
-    if (found?.range) return lineAt(found.range[0]);
-  }
-  return undefined;
-}
-
-/** Where strict JSON (no comments, no trailing commas) is broken, and how. */
-function jsonErrors(text: string): Array<{ message: string; line: number }> {
-  const errors: ParseError[] = [];
-  parseJson(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
-  return errors.map(({ error, offset }) => ({
-    message: printParseErrorCode(error)
-      .replace(/([a-z])([A-Z])/g, '$1 $2')
-      .toLowerCase(),
-    line: text.slice(0, offset).split('\n').length,
-  }));
 }
 
 function isPlainObject(value: unknown): value is Definition {
