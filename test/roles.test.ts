@@ -62,6 +62,9 @@ describe('baton_reader', () => {
       `select baton.run('sql', '{"sql":"select 1"}')`,
       `select baton.cancel(1)`,
       `update baton.runs set status = 'succeeded'`,
+      `select * from baton.apply_files('jobs', '[]')`,
+      `select * from baton.apply_schedules('jobs', 'a.json', '[]')`,
+      `select * from baton.prune_schedules('jobs', '{}')`,
     ];
     for (const statement of attempts) await assert.rejects(reader.query(statement), denied, statement);
   });
@@ -90,6 +93,24 @@ describe('baton_admin', () => {
     await admin.query(`select baton.unschedule('a')`);
     await admin.query(`delete from baton.schedules where name = 'b'`);
     assert.deepEqual(await db.query(`select name from baton.schedules`), []);
+  });
+
+  it('applies job files and prunes them, the schedules owned by its login', async () => {
+    const files = JSON.stringify([
+      {
+        file: 'a.json',
+        schedules: [{ name: 'filed', schedule: 'every 1 hour', task: 'sql', payload: { sql: 'select 1' } }],
+      },
+    ]);
+    const { rows } = await admin.query(`select name, action from baton.apply_files('jobs', $1)`, [files]);
+    assert.deepEqual(rows, [{ name: 'filed', action: 'create' }]);
+    const { login } = await db.one(`select session_user as login`);
+    assert.deepEqual(await db.one(`select owner, managed_by from baton.schedules where name = 'filed'`), {
+      owner: login,
+      managed_by: 'jobs',
+    });
+    await admin.query(`select * from baton.prune_schedules('jobs', '{}')`);
+    assert.deepEqual(await db.query(`select name from baton.schedules where name = 'filed'`), []);
   });
 
   it('triggers, starts ad-hoc runs and cancels, recorded under its own name', async () => {
