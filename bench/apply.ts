@@ -11,20 +11,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { redactUrl } from '../src/core/logger.ts';
 import {
   cleanups,
   createDatabase,
   fig,
-  figureTable,
-  machine,
   migrateByCli,
   runBench,
   startEmbedded,
   stats,
   under,
   withClient,
-  writeReport,
+  writeServerSection,
 } from './lib.ts';
 
 const files = 50;
@@ -164,15 +161,5 @@ await runBench(async () => {
     ),
     fig('first apply ÷ psql', psqlMs === null ? null : first.ms / psqlMs, '×', 'the two figures above'),
   ];
-  const section = [
-    `## baton apply: ${process.env.DATABASE_URL ? redactUrl(server) : 'embedded PostgreSQL'}`,
-    '',
-    `- Date: ${new Date().toISOString()}`,
-    `- Machine: ${machine()}`,
-    `- Command: \`${process.env.DATABASE_URL ? `DATABASE_URL=${redactUrl(server)} ` : ''}npm run bench:apply\``,
-    '',
-    figureTable(figures),
-  ].join('\n');
-  const key = `apply:${process.env.DATABASE_URL ? new URL(server).host : 'embedded'}`;
-  console.log(`\n${section}\nwrote ${writeReport(key, section)}`);
+  writeServerSection({ family: 'apply', title: 'baton apply', script: 'bench:apply', server, figures });
 });

@@ -4,19 +4,7 @@
 // Writes the `cli:<server>` section of docs/benchmarks.md.
 import { spawnSync } from 'node:child_process';
 
-import { redactUrl } from '../src/core/logger.ts';
-import {
-  createDatabase,
-  fig,
-  figureTable,
-  machine,
-  migrateByCli,
-  runBench,
-  startEmbedded,
-  stats,
-  under,
-  writeReport,
-} from './lib.ts';
+import { createDatabase, fig, migrateByCli, runBench, startEmbedded, stats, under, writeServerSection } from './lib.ts';
 
 const warmUps = 2;
 const runs = 10;
@@ -71,15 +59,5 @@ await runBench(async () => {
     ),
     fig('baton --help − node -e 0', medianOf('baton --help') - medianOf('node -e 0'), ' ms', 'the medians above'),
   ];
-  const section = [
-    `## CLI start: ${process.env.DATABASE_URL ? redactUrl(server) : 'embedded PostgreSQL'}`,
-    '',
-    `- Date: ${new Date().toISOString()}`,
-    `- Machine: ${machine()}`,
-    `- Command: \`${process.env.DATABASE_URL ? `DATABASE_URL=${redactUrl(server)} ` : ''}npm run bench:cli\``,
-    '',
-    figureTable(figures),
-  ].join('\n');
-  const key = `cli:${process.env.DATABASE_URL ? new URL(server).host : 'embedded'}`;
-  console.log(`\n${section}\nwrote ${writeReport(key, section)}`);
+  writeServerSection({ family: 'cli', title: 'CLI start', script: 'bench:cli', server, figures });
 });

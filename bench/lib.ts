@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 
 import pg from 'pg';
 
+import { redactUrl } from '../src/core/logger.ts';
 import { startEmbeddedPostgres } from '../src/dev/embedded.ts';
 
 export interface Stats {
@@ -458,4 +459,35 @@ Targets: change → task start p95 < 20 ms; every-second cron lateness p95 < 20 
   const order = [...sections.keys()].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   writeFileSync(reportPath, [head, ...order.map((k) => sections.get(k)!)].join('\n'));
   return reportPath;
+}
+
+/**
+ * Writes a bench's section for the server it ran on (`<family>:embedded` or `<family>:<host>`)
+ * to docs/benchmarks.md and prints it: a title, the date, the machine, the command, the figures.
+ */
+export function writeServerSection({
+  family,
+  title,
+  script,
+  server,
+  figures,
+}: {
+  family: string;
+  title: string;
+  script: string;
+  server: string;
+  figures: readonly Figure[];
+}): void {
+  const external = Boolean(process.env.DATABASE_URL);
+  const section = [
+    `## ${title}: ${external ? redactUrl(server) : 'embedded PostgreSQL'}`,
+    '',
+    `- Date: ${new Date().toISOString()}`,
+    `- Machine: ${machine()}`,
+    `- Command: \`${external ? `DATABASE_URL=${redactUrl(server)} ` : ''}npm run ${script}\``,
+    '',
+    figureTable(figures),
+  ].join('\n');
+  const key = `${family}:${external ? new URL(server).host : 'embedded'}`;
+  console.log(`\n${section}\nwrote ${writeReport(key, section)}`);
 }
