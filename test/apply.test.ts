@@ -241,12 +241,20 @@ describe('baton apply', () => {
     assert.equal(rows.length, examples.length + 1);
   });
 
-  it('exits 2 for a path that does not exist, and for --watch with --diff', async () => {
+  it('exits 2 for a path that does not exist, for --watch with --diff, and for --prune of no files', async () => {
     const missing = await apply(join(dir, 'nope'));
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /nope: no such file or directory/);
     const mixed = await apply(dir, '--watch', '--diff');
     assert.equal(mixed.code, 2);
+    // An empty (or unmounted) directory prunes nothing.
+    await write('a.json', shellJob('kept', '0 * * * *'));
+    assert.equal((await apply(dir, '--source', 'app')).code, 0);
+    await rm(join(dir, 'a.json'));
+    const empty = await apply(dir, '--source', 'app', '--prune');
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /no job files here, so nothing is pruned/);
+    assert.deepEqual(await names(), ['kept']);
   });
 });
 

@@ -64,7 +64,10 @@ const pruneSchedules = statement<{ source: string; keep: string[] }, { name: str
   ['source', 'keep'],
 );
 
-/** Applies the job files under `paths` (see the module comment); throws only when the database cannot be reached. */
+/**
+ * Applies the job files under `paths` (see the module comment). Throws when a path does not
+ * exist or the database cannot be reached; what the files hold is reported, not thrown.
+ */
 export async function applyJobFiles(
   { pool, statements }: { pool: Pool; statements: Statements },
   paths: readonly string[],
@@ -93,6 +96,13 @@ export async function applyJobFiles(
           else report.changes.push({ ...row, action: action as Exclude<Action, 'delete'>, name: name! });
         }
         if (!prune) return;
+        if (files.length === 0) {
+          // An empty or unmounted directory must not delete a source's every schedule.
+          report.errors.push({
+            file: paths.join(' '),
+            message: `no job files here, so nothing is pruned (to delete every schedule of the source: select baton.prune_schedules('${source}', '{}'))`,
+          });
+        }
         if (report.errors.length > 0) {
           report.pruneSkipped = true;
           return;
