@@ -434,7 +434,8 @@ Written by \`bench/latency.ts\`, one section per server, by \`bench/tasks.ts\` (
 section per server after those, by \`bench/scale.ts\` (thousands of schedules, standbys, bursts and outages), one section
 per server after those, and \`bench/next-fire.ts\` (next-fire math, no database), by \`bench/cli-start.ts\` (how long the CLI takes to
 start), by \`bench/http.ts\` (the HTTP API under load, one section per server), by \`bench/apply.ts\` (job files at
-5,000 schedules, one section per server), and by \`bench/compare.ts\` (the
+5,000 schedules, one section per server), by \`bench/dashboard.ts\` (page loads at 1,000 schedules and 10,000 runs,
+one section per server), and by \`bench/compare.ts\` (the
 comparison with other schedulers, last). In the latency
 sections pgbaton runs as \`baton start\` in its own process; T0 is taken just before a statement is sent, the end is the
 run's \`started_at\` (same host clock). "fire txn begins" is the leader's fire transaction (\`runs.enqueued_at\`).
@@ -443,18 +444,20 @@ Targets: change → task start p95 < 20 ms; every-second cron lateness p95 < 20 
   // latency's sections, then tasks', scale's, the CLI's, the HTTP API's, apply's (embedded first in each), then compare.
   const family = (k: string) =>
     k === 'compare'
-      ? 6
-      : k.startsWith('apply:')
-        ? 5
-        : k.startsWith('http:')
-          ? 4
-          : k.startsWith('cli:')
-            ? 3
-            : k.startsWith('scale:')
-              ? 2
-              : k.startsWith('tasks:')
-                ? 1
-                : 0;
+      ? 7
+      : k.startsWith('dashboard:')
+        ? 6
+        : k.startsWith('apply:')
+          ? 5
+          : k.startsWith('http:')
+            ? 4
+            : k.startsWith('cli:')
+              ? 3
+              : k.startsWith('scale:')
+                ? 2
+                : k.startsWith('tasks:')
+                  ? 1
+                  : 0;
   const rank = (k: string) => family(k) * 2 + (k === 'compare' || k === 'embedded' || k.endsWith(':embedded') ? 0 : 1);
   const order = [...sections.keys()].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   writeFileSync(reportPath, [head, ...order.map((k) => sections.get(k)!)].join('\n'));

@@ -76,8 +76,13 @@ describe('deploy', () => {
     }
     // The runtime stage's files are the package's: what npm ships is what the image runs.
     const packaged = JSON.parse(execFileSync('npm', ['pkg', 'get', 'files'], { encoding: 'utf8' })) as string[];
-    for (const [, path] of runStage.matchAll(/^COPY (?:--from=build \/src\/)?(\S+) /gm)) {
-      if (!path!.startsWith('package')) assert.ok(packaged.includes(path!), `${path} is in package.json "files"`);
+    const copied = [...runStage.matchAll(/^COPY (?:--from=build \/src\/)?(\S+) /gm)].map(([, path]) => path!);
+    for (const path of copied.filter((p) => !p.startsWith('package'))) {
+      assert.ok(packaged.includes(path), `${path} is in package.json "files"`);
+    }
+    // And the other way: what the package runs from is in the image.
+    for (const path of packaged.filter((p) => !['README.md', 'LICENSE'].includes(p))) {
+      assert.ok(copied.includes(path), `the image copies ${path}`);
     }
   });
 });

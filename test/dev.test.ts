@@ -52,6 +52,19 @@ it('starts everything on an embedded Postgres, fires the demo, and stops on SIGT
       items.map((item) => item.name),
       ['demo'],
     );
+    // The banner's dashboard link signs in: a session cookie, then the page and the API with it.
+    const link = /dashboard {2}(\S+)/.exec(dev.output.find((line) => line.includes('dashboard  '))!)![1]!;
+    const signedIn = await fetch(link, { redirect: 'manual' });
+    assert.equal(signedIn.status, 303);
+    assert.equal(signedIn.headers.get('location'), '/');
+    const cookies = signedIn.headers.getSetCookie();
+    assert.ok(
+      cookies.some((c) => /^baton_session=.*; HttpOnly; SameSite=Strict/.test(c)),
+      cookies.join('\n'),
+    );
+    const cookie = cookies.map((c) => c.split(';')[0]).join('; ');
+    const session = await fetch(new URL('/api/v1/session', link), { headers: { cookie } });
+    assert.deepEqual(await session.json(), { token: 'dev', role: 'admin' });
   } finally {
     assert.equal(await dev.stop('SIGTERM'), 0, dev.output.join('\n'));
   }

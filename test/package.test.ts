@@ -103,7 +103,7 @@ describe('the packed package', () => {
 
   it('ships the compiled library, its SQL and the CLI: no sources, tests or benches', () => {
     const tops = [...new Set(files.map((path) => path.split('/')[0]))].sort();
-    assert.deepEqual(tops, ['LICENSE', 'README.md', 'bin', 'dist', 'migrations', 'package.json', 'sql']);
+    assert.deepEqual(tops, ['LICENSE', 'README.md', 'bin', 'dashboard', 'dist', 'migrations', 'package.json', 'sql']);
     assert.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts'));
   });
 

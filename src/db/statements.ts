@@ -46,6 +46,7 @@ const statementNames = [
   'apply_files',
   'prune_schedules',
   'add_schedule',
+  'api_leader_changes',
 ] as const;
 
 export type StatementName = (typeof statementNames)[number];

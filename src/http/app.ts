@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 
@@ -7,6 +8,7 @@ import type { SqlSchemas } from '../db/sql-text.ts';
 import type { Statements } from '../db/statements.ts';
 import { version } from '../version.ts';
 import { authenticate, type Caller } from './auth.ts';
+import { dashboardPublicRoutes, dashboardRoutes } from './dashboard.ts';
 import type { EventStream } from './event-stream.ts';
 import type { Metrics } from './metrics.ts';
 import { problem, problemOf } from './problem.ts';
@@ -36,7 +38,8 @@ export interface HttpAppOptions {
 
 /**
  * The HTTP API: REST under /api/v1 (DESIGN.md "HTTP"), its OpenAPI 3.1 document made from the
- * same schemas that validate the requests, errors as problem+json naming the field.
+ * same schemas that validate the requests, errors as problem+json naming the field; and the
+ * dashboard at /, on the same API.
  */
 export async function buildHttpApp({
   pool,
@@ -48,7 +51,13 @@ export async function buildHttpApp({
   metricsPublic,
 }: HttpAppOptions): Promise<FastifyInstance> {
   // What answers without a token (DESIGN.md "HTTP": liveness, readiness, the API's description).
-  const publicRoutes = new Set(['/healthz', '/readyz', '/api/v1/openapi.json', ...(metricsPublic ? ['/metrics'] : [])]);
+  const publicRoutes = new Set([
+    '/healthz',
+    '/readyz',
+    '/api/v1/openapi.json',
+    ...dashboardPublicRoutes,
+    ...(metricsPublic ? ['/metrics'] : []),
+  ]);
   // pino's Logger, typed as Fastify's own logger so that the instance is Fastify's default type.
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -69,6 +78,7 @@ export async function buildHttpApp({
     },
   });
 
+  await app.register(cookie);
   guard(app, { pool, statements, publicRoutes });
 
   healthRoutes(app, { pool, schemas });
@@ -77,6 +87,7 @@ export async function buildHttpApp({
   runRoutes(app, { pool, statements });
   clusterRoutes(app, { pool, statements });
   eventRoutes(app, stream);
+  await dashboardRoutes(app, { pool, statements });
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );

@@ -75,6 +75,10 @@ export const RunQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+export const DetailQuery = Type.Object(
+  { fires: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 5, description: 'how many next fires' })) },
+  { additionalProperties: false },
+);
 export const PurgeQuery = Type.Object({ purge: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
 
 export const TriggerBody = Type.Union([
@@ -147,7 +151,14 @@ const NodeItem = Type.Object(
   { id: Type.String(), roles: Type.Array(Type.String()), is_leader: Type.Boolean(), heartbeat_at: Type.String() },
   { additionalProperties: true },
 );
-export const Cluster = Type.Object({ leader: Nullable(NodeItem), nodes: Type.Array(NodeItem) });
+export const Cluster = Type.Object({
+  leader: Nullable(NodeItem),
+  nodes: Type.Array(NodeItem),
+  leader_changes: Type.Array(
+    Type.Object({ at: Type.String(), node_id: Nullable(Type.String()) }, { additionalProperties: true }),
+    { description: 'who took the lead over the last day, newest first' },
+  ),
+});
 
 export const Problem = Type.Object(
   {

@@ -10,7 +10,10 @@ export const listSchedules = statement<
   { state?: string; task?: string; labels: string | null; after: string | null; limit: number },
   { item: Item; name: string }
 >('api_list_schedules', ['state', 'task', 'labels', 'after', 'limit']);
-export const getSchedule = statement<{ name: string }, { item: Item; etag: string }>('api_get_schedule', ['name']);
+export const getSchedule = statement<{ name: string; fires: number }, { item: Item; etag: string }>(
+  'api_get_schedule',
+  ['name', 'fires'],
+);
 export const unschedule = statement<{ name: string; purge: boolean }>('api_unschedule', ['name', 'purge']);
 export const setEnabled = statement<{ name: string; enabled: boolean }>('api_set_enabled', ['name', 'enabled']);
 export const triggerSchedule = statement<{ name: string; payload: Item | null }, { id: string }>('api_trigger', [

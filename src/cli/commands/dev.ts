@@ -130,7 +130,8 @@ interface Banner {
 function printBanner({ url, schema, withDemo, dataDir, api, token }: Banner): void {
   const lines = [
     '',
-    'pgbaton dev is running: scheduler, worker (shell and http enabled), the HTTP API and Postgres.',
+    'pgbaton dev is running: scheduler, worker (shell and http enabled), the HTTP API, the dashboard and Postgres.',
+    `  dashboard  ${api}/login?token=${token}  (signs you in)`,
     `  database   ${url}`,
     dataDir ? `  data       ${dataDir}` : '',
     `  psql       psql ${url}`,

@@ -73,7 +73,9 @@ export function registerSchedule(program: Command): void {
     .addHelpText('after', '\nExample:\n  baton schedule show nightly-vacuum')
     .action(
       wrapHandler(async (name: string, options: { json?: boolean }, cmd: Command) => {
-        const [row] = await withPool(cmd, (db) => runStatement(db.pool, db.statements, getSchedule, { name }));
+        const [row] = await withPool(cmd, (db) =>
+          runStatement(db.pool, db.statements, getSchedule, { name, fires: 5 }),
+        );
         if (!row) throw notFound(name);
         if (options.json) return void json(row.item);
         process.stdout.write(formatShow(row.item));

@@ -16,6 +16,7 @@ import {
 } from '../../schedules/door-statements.ts';
 import { HttpProblem } from '../problem.ts';
 import {
+  DetailQuery,
   NameParams,
   NewScheduleBody,
   Problem,
@@ -50,7 +51,8 @@ interface Routes {
   pool: Pool;
   /** A write in one transaction that names its door, the caller's token, in the change history. */
   asCaller<T>(request: FastifyRequest, work: Work<T>): Promise<T>;
-  detail(name: string, reply: FastifyReply): Promise<FastifyReply>;
+  /** The schedule as GET answers it, with its next `fires` fires (5 unless asked). */
+  detail(name: string, reply: FastifyReply, fires?: number): Promise<FastifyReply>;
   write(
     name: string,
     change: (current: { etag: string; fields: Item } | undefined) => Item,
@@ -63,8 +65,8 @@ interface Routes {
 /** /api/v1/schedules: list, read, create, upsert, change, delete, pause, resume, trigger. */
 export function scheduleRoutes(app: FastifyInstance, { pool, statements }: Deps) {
   const run: Run = (db, stmt, values) => runStatement(db, statements, stmt, values);
-  const detail = async (name: string, reply: FastifyReply) => {
-    const [row] = await run(pool, getSchedule, { name });
+  const detail = async (name: string, reply: FastifyReply, fires = 5) => {
+    const [row] = await run(pool, getSchedule, { name, fires });
     if (!row) throw new HttpProblem(404, `schedule "${name}" does not exist`);
     return reply.header('etag', `"${row.etag}"`).send(row.item);
   };
@@ -116,10 +118,10 @@ function readRoutes(app: FastifyInstance, { run, pool, detail }: Routes) {
       };
     },
   );
-  app.get<{ Params: Static<typeof NameParams> }>(
+  app.get<{ Params: Static<typeof NameParams>; Querystring: Static<typeof DetailQuery> }>(
     '/api/v1/schedules/:name',
-    { schema: { params: NameParams, response: { 200: ScheduleDetail, ...errors } } },
-    (request, reply) => detail(request.params.name, reply),
+    { schema: { params: NameParams, querystring: DetailQuery, response: { 200: ScheduleDetail, ...errors } } },
+    (request, reply) => detail(request.params.name, reply, request.query.fires),
   );
 }
 

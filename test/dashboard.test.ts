@@ -1,0 +1,185 @@
+// The dashboard in a real browser (Chromium, driven by playwright-core) against a real
+// `baton start --port 0`: sign in, see what psql made (and what it makes, live), run and
+// watch a run's output, edit and read the database's refusal beside the field, a reader with
+// no actions, and axe-core on every page at 375 px and on a wide screen.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+
+import type { Browser, Page } from 'playwright-core';
+
+import { type BatonProcess, spawnBaton } from './helpers/baton-process.ts';
+import { axeViolations, findChromium, launchBrowser } from './helpers/browser.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+import { waitFor } from './helpers/wait.ts';
+
+const chromiumPath = findChromium();
+// Where to write a screenshot of each page (npm run screenshots): docs/dashboard/.
+const screenshots = process.env.BATON_SCREENSHOTS;
+
+describe(
+  'the dashboard',
+  { skip: !chromiumPath && 'no Chromium here: run .ci/system-packages as root, or set CHROMIUM_PATH' },
+  () => {
+    let db: TestDatabase;
+    let node: BatonProcess;
+    let browser: Browser;
+    let base: string;
+    let admin: string;
+    let reader: string;
+
+    before(async () => {
+      db = await createTestDatabase();
+      node = spawnBaton(['start', '--port', '0', '--host', '127.0.0.1', '--shell', '--database-url', db.url]);
+      base = (await node.waitForLog('the API to listen', (line) => line.msg === 'http listening')).url as string;
+      admin = (await db.one<{ token: string }>(`select baton.create_token('ui-admin', 'admin') as token`)).token;
+      reader = (await db.one<{ token: string }>(`select baton.create_token('ui-reader', 'reader') as token`)).token;
+      await db.query(
+        `select baton.schedule('nightly-report', '30 2 * * *', 'shell', '{"command": "echo report"}', '{"timezone": "Europe/Berlin"}')`,
+      );
+      browser = await launchBrowser(chromiumPath!);
+    });
+    after(async () => {
+      await browser?.close();
+      await node?.stop();
+      await db?.drop();
+    });
+
+    /** A page signed in through the link `baton dev` prints. */
+    async function signedIn(token: string, width = 1280): Promise<Page> {
+      const context = await browser.newContext({ viewport: { width, height: 900 }, bypassCSP: true });
+      const page = await context.newPage();
+      await page.goto(`${base}/login?token=${token}`);
+      await page.getByRole('link', { name: 'Runs', exact: true }).waitFor();
+      return page;
+    }
+
+    it('signs in with the form, refusing an unknown token beside the field', async () => {
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(base);
+      await page.getByLabel('Token').fill('baton_not-a-token');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('alert').filter({ hasText: 'not known' }).waitFor();
+      await page.getByLabel('Token').fill(admin);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('link', { name: 'nightly-report' }).waitFor();
+      await page.context().close();
+    });
+
+    it('shows a schedule made in psql, and one inserted in psql appears within a second', async (t) => {
+      const page = await signedIn(admin);
+      await page.getByRole('link', { name: 'nightly-report' }).waitFor();
+      const row = page.getByRole('row').filter({ hasText: 'nightly-report' });
+      await row.getByText('30 2 * * *').waitFor();
+      const committed = Date.now();
+      await db.query(
+        `insert into baton.schedules (name, every, task, payload) values ('from-psql', '1 hour', 'sql', '{"sql": "select 1"}')`,
+      );
+      await page.getByRole('link', { name: 'from-psql' }).waitFor({ timeout: 5_000 });
+      const ms = Date.now() - committed;
+      t.diagnostic(`psql insert → row on the open page: ${ms} ms`);
+      assert.ok(ms < 1_000, `${ms} ms`);
+      await page.context().close();
+    });
+
+    it('triggers a run and shows its output grow until it succeeds', async () => {
+      await db.query(
+        `select baton.schedule('counting', null, 'shell', '{"command": "for i in 1 2 3 4 5 6; do echo line-$i; sleep 0.4; done"}')`,
+      );
+      const page = await signedIn(admin);
+      await page.goto(`${base}/schedules/counting`);
+      await page.getByRole('button', { name: 'Trigger now' }).click();
+      await page.waitForURL(/\/runs\/\d+$/);
+      const stdout = page.getByLabel('stdout');
+      // Part of the output while the run still goes on, then all of it and the outcome.
+      await waitFor('output while running', async () => {
+        const [text, status] = await Promise.all([stdout.textContent(), page.getByRole('status').textContent()]);
+        return text?.includes('line-1') && !text.includes('line-6') && /running/.test(status ?? '');
+      });
+      await page.getByRole('status').filter({ hasText: 'succeeded' }).waitFor({ timeout: 10_000 });
+      assert.match((await stdout.textContent()) ?? '', /line-1[\s\S]*line-6/);
+      await page.context().close();
+    });
+
+    it("edits with a bad cron and shows the database's message beside the field", async () => {
+      const page = await signedIn(admin);
+      await page.goto(`${base}/schedules/nightly-report`);
+      await page.getByRole('button', { name: 'Edit' }).click();
+      await page.getByLabel('Cron').fill('30 25 * * *');
+      await page.getByRole('button', { name: 'Save' }).click();
+      const message = page.locator('#error-cron');
+      await message.waitFor();
+      assert.match((await message.textContent()) ?? '', /hour field/);
+      assert.equal(await page.getByLabel('Cron').getAttribute('aria-invalid'), 'true');
+      const { cron } = await db.one(`select cron from baton.schedules where name = 'nightly-report'`);
+      assert.equal(cron, '30 2 * * *');
+      await page.context().close();
+    });
+
+    it('gives a reader every page and no action; the server refuses a change forced with the cookie', async () => {
+      const page = await signedIn(reader);
+      await page.goto(`${base}/schedules/nightly-report`);
+      await page.getByRole('heading', { name: 'nightly-report' }).waitFor();
+      for (const name of ['Pause', 'Resume', 'Trigger now', 'Edit', 'Delete']) {
+        assert.equal(await page.getByRole('button', { name }).count(), 0, name);
+      }
+      await page.goto(base);
+      await page.getByRole('link', { name: 'nightly-report' }).waitFor();
+      assert.equal(await page.getByRole('link', { name: 'New schedule' }).count(), 0);
+      const csrf = (await page.context().cookies()).find((c) => c.name === 'baton_csrf')!.value;
+      const forced = await page.evaluate(
+        async ([token]) =>
+          (
+            await fetch('/api/v1/schedules/nightly-report/pause', {
+              method: 'POST',
+              headers: { 'x-baton-csrf': token! },
+            })
+          ).status,
+        [csrf],
+      );
+      assert.equal(forced, 403);
+      await page.context().close();
+    });
+
+    it('refuses a change made with the session cookie but without the CSRF header', async () => {
+      const page = await signedIn(admin);
+      const status = await page.evaluate(
+        async () => (await fetch('/api/v1/schedules/nightly-report/pause', { method: 'POST' })).status,
+      );
+      assert.equal(status, 403);
+      const { enabled } = await db.one(`select enabled from baton.schedules where name = 'nightly-report'`);
+      assert.equal(enabled, true);
+      await page.context().close();
+    });
+
+    it('passes axe-core (WCAG 2 A/AA) on every page, at 375 px and on a wide screen', async () => {
+      const [run] = await db.query<{ id: string }>(`select id from baton.runs order by id desc limit 1`);
+      const pages: Array<[string, string]> = [
+        ['schedules', '/'],
+        ['schedule', '/schedules/nightly-report'],
+        ['new', '/new'],
+        ['runs', '/runs'],
+        ['run', `/runs/${run!.id}`],
+        ['cluster', '/cluster'],
+        ['tasks', '/tasks'],
+      ];
+      if (screenshots) mkdirSync(screenshots, { recursive: true });
+      for (const width of [375, 1280]) {
+        const page = await signedIn(admin, width);
+        for (const [name, path] of pages) {
+          await page.goto(base + path);
+          await page.getByRole('heading', { level: 1 }).waitFor();
+          await page.locator('main[aria-busy="false"]').waitFor();
+          const violations = await axeViolations(page);
+          assert.deepEqual(violations, [], `${name} at ${width} px: ${JSON.stringify(violations, null, 1)}`);
+          const overflow = Number(
+            await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'),
+          );
+          assert.ok(overflow <= 0, `${name} at ${width} px scrolls sideways by ${overflow} px`);
+          if (screenshots) await page.screenshot({ path: `${screenshots}/${name}-${width}.png`, fullPage: true });
+        }
+        await page.context().close();
+      }
+    });
+  },
+);
