@@ -78,8 +78,10 @@ export function scrollingTable(label, headings, body) {
   );
 }
 
-/** A status as a colored badge that also says it in words (color is never the only cue). */
-/** @type {Record<string, string>} */
+/**
+ * The tone (color) of each status, run or schedule: ok, bad, run, wait or warn.
+ * @type {Record<string, string>}
+ */
 const statusTone = {
   succeeded: 'ok',
   failed: 'bad',
@@ -94,17 +96,17 @@ const statusTone = {
   invalid: 'bad',
 };
 
-/**
- * @param {string | null | undefined} status
- * @param {Record<string, unknown>} [attributes]
- */
-export function statusBadge(status, attributes = {}) {
-  if (!status) return h('span', { class: 'muted' }, '—');
-  return h('span', { ...attributes, class: `badge tone-${statusTone[status] ?? 'plain'}` }, status);
-}
-
 /** The class of a status's tone, for marks drawn elsewhere. */
 export const toneOf = (/** @type {string} */ status) => `tone-${statusTone[status] ?? 'plain'}`;
+
+/**
+ * A status as a colored badge that also says it in words: color is never the only cue.
+ * @param {string | null | undefined} status
+ */
+export function statusBadge(status) {
+  if (!status) return h('span', { class: 'muted' }, '—');
+  return h('span', { class: `badge ${toneOf(status)}` }, status);
+}
 
 /**
  * A definition list of [term, value] pairs; pairs without a value are left out.
@@ -122,9 +124,8 @@ export function definitionList(pairs) {
 /**
  * An alert (role=alert) with a message, for errors a person must notice.
  * @param {string} message
- * @param {Record<string, unknown>} [attributes]
  */
-export const alertBox = (message, attributes = {}) => h('p', { ...attributes, class: 'alert', role: 'alert' }, message);
+export const alertBox = (message) => h('p', { class: 'alert', role: 'alert' }, message);
 
 /** A link the router follows without reloading the page. */
 export const link = (/** @type {string} */ href, /** @type {unknown[]} */ ...children) => h('a', { href }, ...children);

@@ -69,7 +69,7 @@ export function formatInZone(value, zone = viewerZone) {
  * A length of time in the largest units that matter: "42 s", "5 min", "3 h", "2 d".
  * @param {number} seconds
  */
-export function formatAge(seconds) {
+function formatAge(seconds) {
   const s = Math.abs(Math.round(seconds));
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min`;
@@ -94,7 +94,7 @@ export function formatRelative(value, now = Date.now()) {
  * How long something took: "850 ms", "12.3 s", "3 min 4 s", "2 h 5 min".
  * @param {number} ms
  */
-export function formatDuration(ms) {
+function formatDuration(ms) {
   if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
   const s = ms / 1000;
   if (s < 60) return `${s.toFixed(1)} s`;
@@ -172,7 +172,7 @@ const cronCache = new Map();
  * when cronstrue is missing or cannot read it.
  * @param {string} expression
  */
-export function cronWords(expression) {
+function cronWords(expression) {
   let words = cronCache.get(expression);
   if (words === undefined) {
     try {

@@ -3,7 +3,7 @@
 // watch a run's output, edit and read the database's refusal beside the field, a reader with
 // no actions, and axe-core on every page at 375 px and on a wide screen.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 
 import type { Browser, Page } from 'playwright-core';
@@ -183,3 +183,11 @@ describe(
     });
   },
 );
+
+it('preloads every module of the dashboard, so the browser fetches them at once', () => {
+  const dir = new URL('../dashboard/', import.meta.url);
+  const modules = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.js'));
+  const html = readFileSync(new URL('index.html', dir), 'utf8');
+  const preloaded = [...html.matchAll(/<link rel="modulepreload" href="\/assets\/([^"]+)"/g)].map(([, file]) => file);
+  assert.deepEqual(preloaded.sort(), modules.sort());
+});

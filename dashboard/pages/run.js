@@ -2,7 +2,7 @@
 // is pending or running it is read again every second (and on its events), so the output grows.
 import { request } from '../api.js';
 import { alertBox, definitionList, h, replaceKeepingFocus, schedulePath, toneOf } from '../dom.js';
-import { durationBetween, formatInZone, formatJson, intervalWords } from '../format.js';
+import { durationBetween, formatInZone, formatJson, formatRelative, intervalWords } from '../format.js';
 import { throttleByKey } from '../live.js';
 
 /** @typedef {Record<string, any>} Run a run as GET /api/v1/runs/{id} gives it */
@@ -11,78 +11,93 @@ const pollMs = 1000;
 const unfinished = ['pending', 'running'];
 
 /** @type {import('../app.js').PageFunction} */
-export async function runPage(main, { params, admin, signal, live, announce }) {
-  const id = params[0] ?? '';
-  /** @type {Run | null} */
-  let run = null;
-  /** @type {ReturnType<typeof setTimeout> | undefined} */
-  let pollTimer;
-  signal.addEventListener('abort', () => clearTimeout(pollTimer), { once: true });
+export async function runPage(main, context) {
+  const page = new RunPage(main, context);
+  await page.reload();
+  return page;
+}
 
+class RunPage {
   // One element for the run's life: a live region announces its changes only if it stays.
-  const status = h('span', { role: 'status', id: 'run-status', class: 'badge' });
-  const actions = h('div', { class: 'actions' });
-  const actionError = h('div');
-  const details = h('div');
-  const stdout = output('stdout');
-  const stderr = output('stderr');
-  main.append(
-    h('h1', { tabindex: -1 }, `Run ${id}`),
-    h('p', { class: 'run-status' }, 'Status: ', status),
-    actions,
-    actionError,
-    details,
-    h('h2', null, 'Output'),
-    h('h3', null, 'stdout'),
-    stdout,
-    h('h3', null, 'stderr'),
-    stderr,
-  );
-
-  async function reload() {
-    clearTimeout(pollTimer);
-    const { data } = await request('GET', `/api/v1/runs/${encodeURIComponent(id)}`, { signal });
-    if (signal.aborted) return;
-    const before = run?.status;
-    run = data;
-    show(data, before);
-    if (unfinished.includes(data.status)) pollTimer = setTimeout(() => refresh(id), pollMs);
-  }
+  #status = h('span', { role: 'status', id: 'run-status', class: 'badge' });
+  #actions = h('div', { class: 'actions' });
+  #actionError = h('div');
+  #details = h('div');
+  #stdout = output('stdout');
+  #stderr = output('stderr');
+  /** @type {string | undefined} the status shown */
+  #shownStatus;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #pollTimer;
+  #refresh;
 
   /**
-   * @param {Run} shown
-   * @param {string | undefined} statusBefore
+   * @param {HTMLElement} main
+   * @param {import('../app.js').PageContext} context
    */
-  function show(shown, statusBefore) {
-    status.textContent = shown.status;
-    status.className = `badge ${toneOf(shown.status)}`;
-    if (shown.status !== statusBefore) {
-      replaceKeepingFocus(actions, admin && unfinished.includes(shown.status) && cancelButton());
+  constructor(main, context) {
+    const { params, signal, live } = context;
+    this.context = context;
+    this.id = params[0] ?? '';
+    main.append(
+      h('h1', { tabindex: -1 }, `Run ${this.id}`),
+      h('p', { class: 'run-status' }, 'Status: ', this.#status),
+      this.#actions,
+      this.#actionError,
+      this.#details,
+      h('h2', null, 'Output'),
+      h('h3', null, 'stdout'),
+      this.#stdout,
+      h('h3', null, 'stderr'),
+      this.#stderr,
+    );
+    signal.addEventListener('abort', () => clearTimeout(this.#pollTimer), { once: true });
+    this.#refresh = throttleByKey(() => void this.reload().catch((error) => console.warn(error)), 250, signal);
+    live.on(
+      'run',
+      (/** @type {{ id: number }} */ event) => String(event.id) === this.id && this.#refresh(this.id),
+      signal,
+    );
+  }
+
+  async reload() {
+    clearTimeout(this.#pollTimer);
+    const { signal } = this.context;
+    const { data: run } = await request('GET', `/api/v1/runs/${encodeURIComponent(this.id)}`, { signal });
+    if (signal.aborted) return;
+    this.#show(run);
+    if (unfinished.includes(run.status)) this.#pollTimer = setTimeout(() => this.#refresh(this.id), pollMs);
+  }
+
+  /** @param {Run} run */
+  #show(run) {
+    this.#status.textContent = run.status;
+    this.#status.className = `badge ${toneOf(run.status)}`;
+    if (run.status !== this.#shownStatus) {
+      const cancel = this.context.admin && unfinished.includes(run.status);
+      replaceKeepingFocus(
+        this.#actions,
+        cancel &&
+          h('button', { id: 'cancel', type: 'button', class: 'danger', onclick: () => this.#cancel() }, 'Cancel'),
+      );
     }
-    replaceKeepingFocus(details, runDetails(shown));
-    setOutput(stdout, shown.stdout);
-    setOutput(stderr, shown.stderr);
+    this.#shownStatus = run.status;
+    replaceKeepingFocus(this.#details, runDetails(run));
+    setOutput(this.#stdout, run.stdout);
+    setOutput(this.#stderr, run.stderr);
   }
 
-  function cancelButton() {
-    const cancel = async () => {
-      actionError.replaceChildren();
-      try {
-        await request('POST', `/api/v1/runs/${encodeURIComponent(id)}/cancel`, { signal });
-        announce(`Cancel of run ${id} requested`);
-        await reload();
-      } catch (error) {
-        if (!signal.aborted) actionError.append(alertBox(error instanceof Error ? error.message : String(error)));
-      }
-    };
-    return h('button', { id: 'cancel', type: 'button', class: 'danger', onclick: () => void cancel() }, 'Cancel');
+  async #cancel() {
+    const { signal, announce } = this.context;
+    this.#actionError.replaceChildren();
+    try {
+      await request('POST', `/api/v1/runs/${encodeURIComponent(this.id)}/cancel`, { signal });
+      announce(`Cancel of run ${this.id} requested`);
+      await this.reload();
+    } catch (error) {
+      if (!signal.aborted) this.#actionError.append(alertBox(error instanceof Error ? error.message : String(error)));
+    }
   }
-
-  const refresh = throttleByKey(() => void reload().catch((error) => console.warn(error)), 250, signal);
-  live.on('run', (/** @type {{ id: number }} */ event) => String(event.id) === id && refresh(id), signal);
-
-  await reload();
-  return { reload };
 }
 
 /** @param {string} name stdout or stderr */
@@ -120,7 +135,7 @@ function runDetails(run) {
       ['Fire at', formatInZone(run.fire_at)],
       ['Enqueued', run.enqueued_at && formatInZone(run.enqueued_at)],
       ['Started', run.started_at && formatInZone(run.started_at)],
-      ['Finished', run.finished_at && formatInZone(run.finished_at)],
+      ['Finished', run.finished_at && `${formatInZone(run.finished_at)}, ${formatRelative(run.finished_at)}`],
       ['Duration', durationBetween(run.started_at, run.finished_at)],
       ['Late by', run.late_by && intervalWords(run.late_by)],
       ['Reason', run.reason],

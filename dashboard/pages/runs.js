@@ -1,7 +1,7 @@
 // The runs page (/runs): newest first, filtered by the server (the filters are in the URL),
 // kept live from the event stream: rows change in place, new runs that match come in on top.
 import { get } from '../api.js';
-import { h, link, schedulePath, scrollingTable, statusBadge } from '../dom.js';
+import { alertBox, h, link, schedulePath, scrollingTable, statusBadge } from '../dom.js';
 import { durationBetween, formatInZone, toDate } from '../format.js';
 import { throttleByKey } from '../live.js';
 
@@ -13,63 +13,97 @@ const filterNames = ['schedule', 'status', 'since', 'until'];
 const eventFields = ['id', 'schedule_id', 'task', 'kind', 'status', 'attempt', 'fire_at', 'started_at', 'finished_at'];
 
 /** @type {import('../app.js').PageFunction} */
-export async function runsPage(main, { query, signal, live }) {
-  /** @type {Map<number, { run: Run, row: HTMLTableRowElement }>} */
-  const shown = new Map();
-  /** @type {string | null} */
-  let cursor = null;
-  let applied = filterQuery(query);
-  const body = h('tbody');
-  const empty = h('p', { class: 'muted', hidden: true }, 'No runs match these filters.');
-  const more = /** @type {HTMLButtonElement} */ (
-    h('button', { type: 'button', id: 'load-more', hidden: true, onclick: () => void loadMore() }, 'Load more')
+export async function runsPage(main, context) {
+  const list = new RunList(context);
+  main.append(
+    h('h1', { tabindex: -1 }, 'Runs'),
+    filterForm(context.query, (filters) => list.apply(filters)),
+    list.failure,
+    list.empty,
+    scrollingTable('Runs', ['Run', 'Schedule', 'Status', 'Fire at', 'Started', 'Duration', 'Attempt'], list.body),
+    h('div', { class: 'actions' }, list.more),
   );
-  const form = filterForm(query, (next) => {
-    if (next.toString() === applied.toString()) return;
-    applied = next;
-    history.replaceState(null, '', `/runs${next.size > 0 ? `?${next}` : ''}`);
-    void reload();
-  });
+  await list.reload();
+  return list;
+}
 
-  /** @param {string | null} after the cursor: runs before it */
-  const fetchPage = (after) => {
-    const search = new URLSearchParams(applied);
-    search.set('limit', '100');
-    if (after) search.set('cursor', after);
-    return get(`/api/v1/runs?${search}`, signal);
-  };
+/** The rows of the runs table: pages of the API, and the changes the stream brings. */
+class RunList {
+  body = h('tbody');
+  failure = h('div');
+  empty = h('p', { class: 'muted', hidden: true }, 'No runs match these filters.');
+  more = h('button', { type: 'button', id: 'load-more', hidden: true, onclick: () => this.#loadMore() }, 'Load more');
+  /** @type {Map<number, { run: Run, row: HTMLTableRowElement }>} */
+  #shown = new Map();
+  /** @type {string | null} where the next page starts; null: none */
+  #cursor = null;
+  #filters;
+  #signal;
 
-  /** @param {Run[]} runs */
-  function append(runs) {
-    const fragment = document.createDocumentFragment();
-    for (const run of runs) {
-      if (shown.has(run.id)) continue;
-      const row = runRow(run);
-      shown.set(run.id, { run, row });
-      fragment.append(row);
+  /** @param {import('../app.js').PageContext} context */
+  constructor({ query, signal, live }) {
+    this.#filters = filterQuery(query);
+    this.#signal = signal;
+    const reloadSoon = throttleByKey(() => this.reload().catch((error) => this.#report(error)), 500, signal);
+    live.on('run', (/** @type {Run} */ event) => this.#runChanged(event), signal);
+    // A burst over 100 runs comes as a count only: the first page is read again.
+    live.on(
+      'runs',
+      (data) => (Array.isArray(data) ? data.forEach((run) => this.#runChanged(run)) : reloadSoon('runs')),
+      signal,
+    );
+  }
+
+  /**
+   * New filters: kept in the URL, and the first page read again.
+   * @param {URLSearchParams} filters
+   */
+  apply(filters) {
+    const search = filters.toString();
+    if (search === this.#filters.toString()) return;
+    this.#filters = filters;
+    history.replaceState(null, '', search ? `/runs?${search}` : '/runs');
+    this.reload().catch((error) => this.#report(error));
+  }
+
+  async reload() {
+    const page = await this.#fetchPage(null);
+    if (this.#signal.aborted) return;
+    this.#shown.clear();
+    this.body.replaceChildren();
+    this.#showPage(page);
+  }
+
+  async #loadMore() {
+    try {
+      const page = await this.#fetchPage(this.#cursor);
+      if (!this.#signal.aborted) this.#showPage(page);
+    } catch (error) {
+      this.#report(error);
     }
-    body.append(fragment);
+  }
+
+  /** @param {string | null} cursor runs before it; null: the newest */
+  #fetchPage(cursor) {
+    const search = new URLSearchParams(this.#filters);
+    search.set('limit', '100');
+    if (cursor) search.set('cursor', cursor);
+    return get(`/api/v1/runs?${search}`, this.#signal);
   }
 
   /** @param {{ items: Run[], next_cursor: string | null }} page */
-  function showPage(page) {
-    append(page.items);
-    cursor = page.next_cursor;
-    more.hidden = cursor === null;
-    empty.hidden = shown.size > 0;
-  }
-
-  async function reload() {
-    const page = await fetchPage(null);
-    if (signal.aborted) return;
-    shown.clear();
-    body.replaceChildren();
-    showPage(page);
-  }
-
-  async function loadMore() {
-    const page = await fetchPage(cursor);
-    if (!signal.aborted) showPage(page);
+  #showPage(page) {
+    const fragment = document.createDocumentFragment();
+    for (const run of page.items.filter((run) => !this.#shown.has(run.id))) {
+      const row = runRow(run);
+      this.#shown.set(run.id, { run, row });
+      fragment.append(row);
+    }
+    this.body.append(fragment);
+    this.#cursor = page.next_cursor;
+    this.more.hidden = this.#cursor === null;
+    this.empty.hidden = this.#shown.size > 0;
+    this.failure.replaceChildren();
   }
 
   /**
@@ -77,41 +111,32 @@ export async function runsPage(main, { query, signal, live }) {
    * filters inserted where its id puts it (unless it belongs to a page not loaded yet).
    * @param {Run} event
    */
-  function runChanged(event) {
+  #runChanged(event) {
     // Output is not shown here.
     if (event.change === 'output') return;
-    const entry = shown.get(event.id);
+    const entry = this.#shown.get(event.id);
     const run = { ...entry?.run, ...fromEvent(event) };
-    if (entry) {
-      const row = runRow(run);
-      entry.row.replaceWith(row);
-      shown.set(run.id, { run, row });
-      return;
-    }
-    if (!matches(run, applied)) return;
-    // Rows are newest (highest id) first: it goes before the first older one.
-    const next = [...body.children].find((row) => Number(/** @type {HTMLElement} */ (row).dataset.runId) < run.id);
-    if (!next && cursor !== null) return;
     const row = runRow(run);
-    body.insertBefore(row, next ?? null);
-    shown.set(run.id, { run, row });
-    empty.hidden = true;
+    if (entry) {
+      entry.row.replaceWith(row);
+    } else {
+      if (!matches(run, this.#filters)) return;
+      // Rows are newest (highest id) first: a new one goes before the first older one.
+      const next = [...this.body.children].find(
+        (other) => Number(/** @type {HTMLElement} */ (other).dataset.runId) < run.id,
+      );
+      if (!next && this.#cursor !== null) return;
+      this.body.insertBefore(row, next ?? null);
+      this.empty.hidden = true;
+    }
+    this.#shown.set(run.id, { run, row });
   }
 
-  const reloadSoon = throttleByKey(() => void reload().catch((error) => console.warn(error)), 500, signal);
-  live.on('run', runChanged, signal);
-  // A burst over 100 runs comes as a count only: the first page is read again.
-  live.on('runs', (data) => (Array.isArray(data) ? data.forEach(runChanged) : reloadSoon('runs')), signal);
-
-  main.append(
-    h('h1', { tabindex: -1 }, 'Runs'),
-    form,
-    empty,
-    scrollingTable('Runs', ['Run', 'Schedule', 'Status', 'Fire at', 'Started', 'Duration', 'Attempt'], body),
-    h('div', { class: 'actions' }, more),
-  );
-  await reload();
-  return { reload };
+  /** @param {unknown} error */
+  #report(error) {
+    if (!this.#signal.aborted)
+      this.failure.replaceChildren(alertBox(error instanceof Error ? error.message : String(error)));
+  }
 }
 
 /**

@@ -31,6 +31,8 @@ const inputs = [
   { field: 'description', label: 'Description' },
   { field: 'labels', label: 'Labels (JSON)', kind: 'json', hint: 'a JSON object, e.g. {"team": "data"}' },
 ];
+/** @typedef {Map<string, HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>} Controls the inputs by field */
+
 const timings = ['cron', 'every', 'run_at'];
 /** Fields the form has no input for: an edit sends them back as they were, so PUT keeps them. */
 const keptFields = [
@@ -52,18 +54,38 @@ const defaults = { enabled: true, overlap: 'allow', misfire: 'latest' };
  */
 export function scheduleForm({ item, etag, signal, onSaved, onCancel }) {
   const shown = inputs.filter(({ field }) => !(item && field === 'name'));
-  /** @type {Map<string, HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>} */
+  /** @type {Controls} */
   const controls = new Map(
     shown.map((input) => [input.field, control(input, item?.[input.field] ?? defaults[input.field])]),
   );
-  const formError = h('div', { class: 'form-error' });
-  const save = h('button', { type: 'submit', class: 'primary' }, 'Save');
   // While a save is in flight, another press does nothing (a disabled button would drop focus).
   let saving = false;
+  const submit = async (/** @type {Event} */ event) => {
+    event.preventDefault();
+    if (saving) return;
+    clearErrors(form);
+    const { body, errors } = readBody(controls, item);
+    if (errors.length > 0) return showErrors(form, controls, errors, null);
+    saving = true;
+    form.setAttribute('aria-busy', 'true');
+    try {
+      const name = item ? item.name : String(body.name);
+      await save(body, { item, etag, signal });
+      onSaved(name);
+    } catch (error) {
+      if (signal.aborted) return;
+      // A name taken (409) or a schedule changed meanwhile (412) is about the whole form.
+      const fieldErrors = error instanceof ApiError && error.status === 400 ? (error.problem.errors ?? []) : [];
+      showErrors(form, controls, fieldErrors, fieldErrors.length > 0 ? null : errorText(error));
+    } finally {
+      saving = false;
+      form.removeAttribute('aria-busy');
+    }
+  };
   const form = h(
     'form',
-    { class: 'schedule-form', novalidate: true, onsubmit: (/** @type {Event} */ event) => void submit(event) },
-    formError,
+    { class: 'schedule-form', novalidate: true, onsubmit: submit },
+    h('div', { class: 'form-error' }),
     shown.map((input) => fieldBlock(input, /** @type {HTMLElement} */ (controls.get(input.field)))),
     h('datalist', { id: 'task-names' }),
     h(
@@ -71,55 +93,52 @@ export function scheduleForm({ item, etag, signal, onSaved, onCancel }) {
       { id: 'zone-names' },
       zoneNames().map((zone) => h('option', { value: zone })),
     ),
-    h('div', { class: 'actions' }, save, onCancel && h('button', { type: 'button', onclick: onCancel }, 'Cancel')),
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'submit', class: 'primary' }, 'Save'),
+      onCancel && h('button', { type: 'button', onclick: onCancel }, 'Cancel'),
+    ),
   );
   void offerTasks(form, signal);
-
-  /** @param {Event} event */
-  async function submit(event) {
-    event.preventDefault();
-    if (saving) return;
-    clearErrors(form, formError);
-    const { body, errors } = readBody(controls, item);
-    if (errors.length > 0) return showErrors(errors, null);
-    saving = true;
-    form.setAttribute('aria-busy', 'true');
-    try {
-      const name = item ? item.name : body.name;
-      if (item) await request('PUT', scheduleUrl(name), { body, headers: etag ? { 'if-match': etag } : {}, signal });
-      else await request('POST', '/api/v1/schedules', { body, signal });
-      onSaved(name);
-    } catch (error) {
-      if (signal.aborted) return;
-      if (!(error instanceof ApiError)) return showErrors([], String(error));
-      // A name taken (409) or a schedule changed meanwhile (412) is about the whole form.
-      const fieldErrors = error.status === 400 ? (error.problem.errors ?? []) : [];
-      showErrors(fieldErrors, fieldErrors.length > 0 ? null : error.problem.detail);
-    } finally {
-      saving = false;
-      form.removeAttribute('aria-busy');
-    }
-  }
-
-  /**
-   * Each message next to its field's input; a field without an input, or detail, in the
-   * form-level alert. Focus goes to the first input refused.
-   * @param {Array<{ field: string, message: string }>} errors
-   * @param {string | null} detail
-   */
-  function showErrors(errors, detail) {
-    const general = detail ? [detail] : [];
-    for (const { field, message } of errors) {
-      const input = controls.get(field.split('.')[0] ?? '');
-      if (input) markInvalid(input, field, message);
-      else general.push(`${field}: ${message}`);
-    }
-    if (general.length > 0)
-      formError.append(h('p', { id: 'form-error', class: 'alert', role: 'alert' }, general.join('\n')));
-    /** @type {HTMLElement | null} */ (form.querySelector('[aria-invalid="true"]'))?.focus();
-  }
-
   return form;
+}
+
+/**
+ * Sends the form: PUT the whole definition of the schedule edited (If-Match: as read), or POST
+ * a new one.
+ * @param {Record<string, unknown>} body
+ * @param {{ item?: Record<string, any>, etag?: string | null, signal: AbortSignal }} options
+ */
+function save(body, { item, etag, signal }) {
+  if (!item) return request('POST', '/api/v1/schedules', { body, signal });
+  return request('PUT', scheduleUrl(item.name), { body, headers: etag ? { 'if-match': etag } : {}, signal });
+}
+
+/** @param {unknown} error */
+const errorText = (error) => (error instanceof ApiError ? error.problem.detail : String(error));
+
+/**
+ * Each message next to its field's input; a field without an input, or detail, in the
+ * form-level alert. Focus goes to the first input refused.
+ * @param {HTMLElement} form
+ * @param {Controls} controls
+ * @param {Array<{ field: string, message: string }>} errors
+ * @param {string | null} detail
+ */
+function showErrors(form, controls, errors, detail) {
+  const general = detail ? [detail] : [];
+  for (const { field, message } of errors) {
+    const input = controls.get(field.split('.')[0] ?? '');
+    if (input) markInvalid(input, field, message);
+    else general.push(`${field}: ${message}`);
+  }
+  if (general.length > 0) {
+    form
+      .querySelector('.form-error')
+      ?.append(h('p', { id: 'form-error', class: 'alert', role: 'alert' }, general.join('\n')));
+  }
+  /** @type {HTMLElement | null} */ (form.querySelector('[aria-invalid="true"]'))?.focus();
 }
 
 /**
@@ -169,7 +188,7 @@ function fieldBlock({ field, label, kind, hint }, element) {
 /**
  * The request body: the fields given (empty ones left out, so they take their defaults), the
  * fields an edit keeps, and the refusals the browser can make before asking the server.
- * @param {Map<string, HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>} controls
+ * @param {Controls} controls
  * @param {Record<string, any> | undefined} item
  */
 function readBody(controls, item) {
@@ -224,12 +243,9 @@ function markInvalid(input, field, message) {
   input.setAttribute('aria-describedby', `${input.getAttribute('aria-describedby') ?? ''} ${id}`.trim());
 }
 
-/**
- * @param {HTMLElement} form
- * @param {HTMLElement} formError
- */
-function clearErrors(form, formError) {
-  formError.replaceChildren();
+/** @param {HTMLElement} form */
+function clearErrors(form) {
+  form.querySelector('.form-error')?.replaceChildren();
   for (const error of form.querySelectorAll('.field-error')) error.remove();
   for (const input of form.querySelectorAll('[aria-invalid]')) {
     input.removeAttribute('aria-invalid');

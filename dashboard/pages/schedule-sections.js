@@ -1,7 +1,15 @@
 // The parts of a schedule's page that explain it: its fields, its next fires, its recent
 // runs, why fires did not run, and who changed it through which door.
 import { definitionList, h, link, scrollingTable, statusBadge } from '../dom.js';
-import { durationBetween, formatInZone, formatJson, formatUtc, intervalWords, timingWords } from '../format.js';
+import {
+  durationBetween,
+  formatInZone,
+  formatJson,
+  formatRelative,
+  formatUtc,
+  intervalWords,
+  timingWords,
+} from '../format.js';
 
 /** @typedef {Record<string, any>} Item a schedule as GET /api/v1/schedules/{name} gives it */
 
@@ -24,7 +32,11 @@ export function definitionSection(item) {
       ['When', [timingWords(item), ' ', h('code', null, item.spec ?? item.cron ?? 'manual')]],
       ['Time zone', item.timezone],
       ['Enabled', item.enabled ? 'yes' : 'no'],
-      ['Next fire', item.next_fire_at && formatInZone(item.next_fire_at, item.timezone)],
+      [
+        'Next fire',
+        item.next_fire_at && `${formatInZone(item.next_fire_at, item.timezone)}, ${formatRelative(item.next_fire_at)}`,
+      ],
+      ['Last fire', item.last_fire_at && `${formatInZone(item.last_fire_at)}, ${formatRelative(item.last_fire_at)}`],
       ['Payload', json(item.payload ?? {})],
       ['Queue', item.queue],
       ['Priority', item.priority],

@@ -3,161 +3,113 @@
 import { ApiError, get, getAll, scheduleUrl } from '../api.js';
 import { h, scrollingTable } from '../dom.js';
 import { throttleByKey } from '../live.js';
-import { scheduleRow, showOutcomes } from './schedule-row.js';
+import { byName, ScheduleTable } from './schedule-table.js';
 
 /** @typedef {import('./schedule-row.js').ScheduleItem} ScheduleItem */
-/** @typedef {{ item: ScheduleItem, row: HTMLTableRowElement }} Entry */
+/** @typedef {{ state: string, task: string, label: string }} Filters */
 
 const states = ['active', 'paused', 'ended', 'done', 'manual', 'invalid'];
 /** Events for one schedule within this time cost one request. */
 const coalesceMs = 250;
 /** The key under which a reload of every schedule is throttled. */
 const everything = '\u0000all';
-/** Rows drawn whole at once: a screenful and more; the others when they near the viewport. */
-const drawnFirst = 40;
-
-/** Names in code-point order, here and for every row inserted later. */
-const byName = (/** @type {string} */ a, /** @type {string} */ b) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** @type {import('../app.js').PageFunction} */
 export async function schedulesPage(main, { admin, query, signal, live, announce }) {
-  /** @type {Map<string, Entry>} */
-  const entries = new Map();
-  /** @type {string[]} the names of the rows, in table order */
-  const names = [];
-  /** Which schedule events to announce once their schedule is fetched. */
-  const changed = new Set();
-  /** Each name's last request: an older answer that arrives late is dropped. */
-  const requests = new Map();
-  const body = h('tbody');
+  const table = new ScheduleTable(signal);
   const summary = h('p', { class: 'muted', id: 'schedules-summary' });
   const filters = filterForm(query, () => applyFilters());
-  /** Rows whose outcome marks are drawn (see showOutcomes). */
-  const drawn = new WeakSet();
-  const nearViewport = new IntersectionObserver(
-    (seen) =>
-      seen.forEach(({ target, isIntersecting }) => isIntersecting && draw(/** @type {HTMLTableRowElement} */ (target))),
-    { rootMargin: '100% 0px' },
+  const applyFilters = () => {
+    filters.offerTasks(table.tasks());
+    const shown = table.filter(matcher(filters.values())).toLocaleString('en-US');
+    summary.textContent =
+      table.size === 0 ? 'No schedules yet.' : `Showing ${shown} of ${table.size.toLocaleString('en-US')} schedules.`;
+  };
+  const reload = async () => {
+    const items = await getAll('/api/v1/schedules?limit=500', signal);
+    if (signal.aborted) return;
+    table.showAll(items, matcher(filters.values()));
+    applyFilters();
+  };
+  const refetch = refetcher(table, signal);
+  followEvents({ live, signal, announce, reload, refetch: (name) => refetch(name).finally(applyFilters) });
+
+  main.append(
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', { tabindex: -1 }, 'Schedules'),
+      admin && h('a', { href: '/new', class: 'button primary' }, 'New schedule'),
+    ),
+    filters.form,
+    summary,
+    scrollingTable('Schedules', ['Name', 'When', 'Next fire', 'Last', 'Recent', 'State'], table.body),
   );
-  signal.addEventListener('abort', () => nearViewport.disconnect(), { once: true });
+  await reload();
+  return { reload };
+}
 
-  /** @param {HTMLTableRowElement} row */
-  function draw(row) {
-    const entry = entries.get(row.dataset.schedule ?? '');
-    if (drawn.has(row) || entry?.row !== row) return;
-    drawn.add(row);
-    nearViewport.unobserve(row);
-    showOutcomes(row, entry.item);
-  }
-
-  /** @param {ScheduleItem} item */
-  const matches = (item) => {
-    const { state, task, label } = filters.values();
-    if (state && item.state !== state) return false;
-    if (task && item.task !== task) return false;
+/**
+ * Whether a schedule passes the filters; Label is a key (present) or key:value.
+ * @param {Filters} filters
+ * @returns {import('./schedule-table.js').Matcher}
+ */
+function matcher({ state, task, label }) {
+  const colon = label.indexOf(':');
+  const key = colon < 0 ? label : label.slice(0, colon);
+  return (item) => {
+    if ((state && item.state !== state) || (task && item.task !== task)) return false;
     if (!label) return true;
-    const colon = label.indexOf(':');
-    const key = colon < 0 ? label : label.slice(0, colon);
     const value = item.labels?.[key];
     return value !== undefined && (colon < 0 || String(value) === label.slice(colon + 1));
   };
+}
 
-  function applyFilters() {
-    filters.offerTasks([...new Set([...entries.values()].map(({ item }) => item.task))]);
-    let shown = 0;
-    for (const { item, row } of entries.values()) {
-      row.hidden = !matches(item);
-      if (!row.hidden) shown += 1;
-    }
-    summary.textContent =
-      entries.size === 0
-        ? 'No schedules yet.'
-        : `Showing ${shown.toLocaleString('en-US')} of ${entries.size.toLocaleString('en-US')} schedules.`;
-  }
-
-  /** @param {ScheduleItem[]} items */
-  function showAll(items) {
-    const fragment = document.createDocumentFragment();
-    entries.clear();
-    names.length = 0;
-    for (const item of items.sort((a, b) => byName(a.name, b.name))) {
-      const row = scheduleRow(item);
-      entries.set(item.name, { item, row });
-      names.push(item.name);
-      fragment.append(row);
-    }
-    nearViewport.disconnect();
-    body.replaceChildren(fragment);
-    applyFilters();
-    const rows = names.map((name) => /** @type {Entry} */ (entries.get(name)).row);
-    rows
-      .filter((row) => !row.hidden)
-      .slice(0, drawnFirst)
-      .forEach(draw);
-    // Hidden rows too: a filter may show them later.
-    for (const row of rows) if (!drawn.has(row)) nearViewport.observe(row);
-  }
-
-  /**
-   * Puts a schedule's row in place: replaced where it was, or inserted in name order.
-   * @param {ScheduleItem} item
-   */
-  function upsert(item) {
-    for (const [name, entry] of entries) if (entry.item.id === item.id && name !== item.name) remove(name);
-    const row = scheduleRow(item);
-    const existing = entries.get(item.name);
-    entries.set(item.name, { item, row });
-    if (existing) {
-      const focused = [...existing.row.querySelectorAll('a')].indexOf(/** @type {any} */ (document.activeElement));
-      nearViewport.unobserve(existing.row);
-      existing.row.replaceWith(row);
-      if (drawn.has(existing.row)) draw(row);
-      if (focused >= 0) row.querySelectorAll('a')[focused]?.focus();
-    } else {
-      const index = sortedIndex(names, item.name);
-      names.splice(index, 0, item.name);
-      body.insertBefore(row, entries.get(names[index + 1] ?? '')?.row ?? null);
-    }
-    if (!drawn.has(row)) nearViewport.observe(row);
-  }
-
-  /** @param {string} name */
-  function remove(name) {
-    const entry = entries.get(name);
-    if (!entry) return;
-    nearViewport.unobserve(entry.row);
-    entry.row.remove();
-    entries.delete(name);
-    names.splice(names.indexOf(name), 1);
-  }
-
-  /** @param {string} name */
-  async function refetch(name) {
-    const request = (requests.get(name) ?? 0) + 1;
-    requests.set(name, request);
-    const existed = entries.has(name);
+/**
+ * Reads one schedule again and puts its row in place, or takes it out (404: deleted). Says
+ * what happened to it: 'added', 'changed', 'removed', or null (nothing to show). An answer
+ * older than the last asked for the same name is dropped.
+ * @param {ScheduleTable} table
+ * @param {AbortSignal} signal
+ */
+function refetcher(table, signal) {
+  /** @type {Map<string, number>} */
+  const latest = new Map();
+  return async (/** @type {string} */ name) => {
+    const request = (latest.get(name) ?? 0) + 1;
+    latest.set(name, request);
+    const existed = table.has(name);
     let item = null;
     try {
       item = await get(scheduleUrl(name), signal);
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 404)) throw error;
     }
-    if (signal.aborted || requests.get(name) !== request) return;
-    if (item) upsert(item);
-    else remove(name);
-    applyFilters();
-    if (changed.delete(name) && (existed || item)) {
-      announce(`Schedule ${name} ${!item ? 'removed' : existed ? 'changed' : 'added'}`);
-    }
-  }
+    if (signal.aborted || latest.get(name) !== request) return null;
+    if (item) table.upsert(item);
+    else table.remove(name);
+    return item ? (existed ? 'changed' : 'added') : existed ? 'removed' : null;
+  };
+}
 
-  async function reload() {
-    const items = await getAll('/api/v1/schedules?limit=500', signal);
-    if (!signal.aborted) showAll(items);
-  }
-
+/**
+ * The events that change the table: a schedule's (its row read again, announced), a run's (its
+ * schedule's row read again: last status, outcomes), a burst or a resync (every row). Bursts
+ * cost one request per schedule per coalesceMs.
+ * @param {{ live: import('../live.js').LiveFeed, signal: AbortSignal, announce: (message: string) => void,
+ *   reload: () => Promise<void>, refetch: (name: string) => Promise<string | null> }} options
+ */
+function followEvents({ live, signal, announce, reload, refetch }) {
+  /** Schedules whose change is announced once their row is in place. */
+  const changed = new Set();
   const refresh = throttleByKey(
-    (key) => void (key === everything ? reload() : refetch(key)).catch((error) => console.warn(error)),
+    (key) => {
+      const work =
+        key === everything
+          ? reload()
+          : refetch(key).then((change) => change && changed.delete(key) && announce(`Schedule ${key} ${change}`));
+      work.catch((error) => console.warn(error));
+    },
     coalesceMs,
     signal,
   );
@@ -174,37 +126,8 @@ export async function schedulesPage(main, { admin, query, signal, live, announce
   /** @param {{ schedule?: string | null, change?: string }} run */
   const runChanged = (run) => run.schedule && run.change !== 'output' && refresh(run.schedule);
   live.on('run', runChanged, signal);
-  // A burst: an array of runs, or (over 100) only their count, when every schedule is fetched.
+  // A burst: an array of runs, or (over 100) only their count, when every schedule is read.
   live.on('runs', (data) => (Array.isArray(data) ? data.forEach(runChanged) : refresh(everything)), signal);
-
-  main.append(
-    h(
-      'div',
-      { class: 'page-head' },
-      h('h1', { tabindex: -1 }, 'Schedules'),
-      admin && h('a', { href: '/new', class: 'button primary' }, 'New schedule'),
-    ),
-    filters.form,
-    summary,
-    scrollingTable('Schedules', ['Name', 'When', 'Next fire', 'Last', 'Recent', 'State'], body),
-  );
-  await reload();
-  return { reload };
-}
-
-/**
- * The index at which a name goes to keep the names sorted.
- * @param {string[]} sorted
- * @param {string} name
- */
-function sortedIndex(sorted, name) {
-  let [low, high] = [0, sorted.length];
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (byName(/** @type {string} */ (sorted[middle]), name) < 0) low = middle + 1;
-    else high = middle;
-  }
-  return low;
 }
 
 /**
