@@ -54,7 +54,7 @@ await runBench(async () => {
   const base = `http://127.0.0.1:${port}`;
   const browser = await launchBrowser(chromium);
   cleanups.push(() => browser.close());
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
   const page = await context.newPage();
   for (let attempt = 0; ; attempt++) {
     try {

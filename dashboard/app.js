@@ -57,6 +57,11 @@ const live = new LiveFeed({
   },
   // Events may have been missed while the stream was down: what the page shows is reloaded.
   onReconnect: () => reloadPage(),
+  // A session revoked or expired: the sign-in form, rather than a stream that never comes back.
+  onRefused: () =>
+    void get('/api/v1/session').catch(
+      (error) => error instanceof ApiError && error.status === 401 && session && signedOut(),
+    ),
 });
 
 /** @param {string} message */
@@ -159,6 +164,7 @@ function showSignIn(signal) {
     history.replaceState(null, '', `/login${next}`);
   }
   signInPage(main, { signal, onSignedIn: () => void start({ focus: true }) });
+  main.setAttribute('aria-busy', 'false');
   document.title = 'Sign in · pgbaton';
 }
 
@@ -195,6 +201,7 @@ async function start({ focus = false } = {}) {
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 401)) {
       main.replaceChildren(h('h1', null, 'pgbaton'), alertBox(`The server did not answer: ${error}`));
+      main.setAttribute('aria-busy', 'false');
       return;
     }
     session = null;

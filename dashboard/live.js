@@ -19,8 +19,9 @@ export class LiveFeed {
   #callbacks;
 
   /**
-   * @param {{ onState: (state: LiveState) => void, onReconnect: () => void }} callbacks
-   *   onReconnect: the stream is back after a break, in which events may have been missed
+   * @param {{ onState: (state: LiveState) => void, onReconnect: () => void, onRefused: () => void }} callbacks
+   *   onReconnect: the stream is back after a break, in which events may have been missed;
+   *   onRefused: the server refused the stream (the session may be gone)
    */
   constructor(callbacks) {
     this.#callbacks = callbacks;
@@ -43,6 +44,7 @@ export class LiveFeed {
       this.#callbacks.onState('reconnecting');
       // EventSource retries by itself unless the server refused the stream outright.
       if (source.readyState === EventSource.CLOSED) {
+        this.#callbacks.onRefused();
         clearTimeout(this.#reopenTimer);
         this.#reopenTimer = setTimeout(() => this.#source === source && this.open(), reopenAfterMs);
       }

@@ -51,7 +51,7 @@ export async function clusterPage(main, { signal, live }) {
             ['Node', 'Roles', 'Host', 'PID', 'Version', 'Leader', 'Heartbeat age'],
             h('tbody', null, rows),
           ),
-      leaderChanges(cluster.leader_changes ?? []),
+      leaderChanges(cluster.leader_changes),
     );
     tick();
   }
@@ -101,25 +101,20 @@ function leaderSummary(leader) {
   );
 }
 
-/** @param {Array<{ at: string, node_id: string, host?: string, pid?: number }>} changes newest first */
+/** @param {Array<{ at: string, node_id: string, host?: string, pid?: number }> | undefined} changes newest first */
 function leaderChanges(changes) {
-  return [
-    h('h2', null, 'Leader changes (last 24 h)'),
-    changes.length === 0
-      ? h('p', { class: 'muted' }, 'None in the last 24 hours.')
-      : h(
-          'ol',
-          { class: 'plain-list' },
-          changes.map((change) =>
-            h(
-              'li',
-              null,
-              h('time', { datetime: change.at }, formatInZone(change.at)),
-              ' ',
-              shortId(String(change.node_id)),
-              change.host ? ` on ${change.host}${change.pid ? ` (pid ${change.pid})` : ''}` : '',
-            ),
-          ),
-        ),
-  ];
+  const heading = h('h2', null, 'Leader changes (last 24 h)');
+  if (!changes) return [heading, h('p', { class: 'muted' }, 'This server does not report leader changes.')];
+  if (changes.length === 0) return [heading, h('p', { class: 'muted' }, 'None in the last 24 hours.')];
+  const items = changes.map((change) =>
+    h(
+      'li',
+      null,
+      h('time', { datetime: change.at }, formatInZone(change.at)),
+      ' ',
+      shortId(String(change.node_id)),
+      change.host ? ` on ${change.host}${change.pid ? ` (pid ${change.pid})` : ''}` : '',
+    ),
+  );
+  return [heading, h('ol', { class: 'plain-list' }, items)];
 }
