@@ -90,10 +90,11 @@ export const get = async (path, signal) => (await request('GET', path, { signal 
  * Every item of a paged list, following next_cursor until it is null.
  * @param {string} path a list path, with its query
  * @param {AbortSignal} [signal]
+ * @param {string | null} [after] the cursor to start after (a page already read)
  */
-export async function getAll(path, signal) {
+export async function getAll(path, signal, after = null) {
   const items = [];
-  let cursor = null;
+  let cursor = after;
   do {
     const separator = path.includes('?') ? '&' : '?';
     const page = await get(cursor ? `${path}${separator}cursor=${encodeURIComponent(cursor)}` : path, signal);

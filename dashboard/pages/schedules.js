@@ -9,6 +9,8 @@ import { byName, ScheduleTable } from './schedule-table.js';
 /** @typedef {{ state: string, task: string, label: string }} Filters */
 
 const states = ['active', 'paused', 'ended', 'done', 'manual', 'invalid'];
+/** How many schedules the first request reads: a screenful and more. */
+const firstRows = 50;
 /** Events for one schedule within this time cost one request. */
 const coalesceMs = 250;
 /** The key under which a reload of every schedule is throttled. */
@@ -25,11 +27,22 @@ export async function schedulesPage(main, { admin, query, signal, live, announce
     summary.textContent =
       table.size === 0 ? 'No schedules yet.' : `Showing ${shown} of ${table.size.toLocaleString('en-US')} schedules.`;
   };
-  const reload = async () => {
-    const items = await getAll('/api/v1/schedules?limit=500', signal);
-    if (signal.aborted) return;
+  const show = (/** @type {ScheduleItem[]} */ items) => {
     table.showAll(items, matcher(filters.values()));
     applyFilters();
+  };
+  // The first screenful first: the page is usable once its first rows are there, and the rest
+  // (a thousand schedules take the browser a few hundred ms to lay out) follow.
+  const reload = async () => {
+    const first = await get(`/api/v1/schedules?limit=${firstRows}`, signal);
+    if (signal.aborted) return;
+    show(first.items);
+    if (!first.next_cursor) return;
+    getAll('/api/v1/schedules?limit=500', signal, first.next_cursor)
+      .then((rest) => signal.aborted || show([...first.items, ...rest]))
+      .catch((error) => {
+        if (!signal.aborted) summary.textContent = `Could not read every schedule: ${error.message}`;
+      });
   };
   const refetch = refetcher(table, signal);
   followEvents({ live, signal, announce, reload, refetch: (name) => refetch(name).finally(applyFilters) });
