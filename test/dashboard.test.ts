@@ -152,6 +152,19 @@ describe(
       await page.context().close();
     });
 
+    it('sends pages under a CSP, and assets under a path named after their content, cacheable for good', async () => {
+      const page = await fetch(`${base}/runs`);
+      assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+      assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
+      const [, app] = /src="(\/assets\/[0-9a-f]{12}\/app\.js)"/.exec(await page.text()) ?? [];
+      assert.ok(app);
+      const asset = await fetch(base + app);
+      assert.equal(asset.status, 200);
+      assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+      const vendored = await fetch(base + app.replace('app.js', 'vendor/cronstrue.js'));
+      assert.equal(vendored.status, 200);
+    });
+
     it('passes axe-core (WCAG 2 A/AA) on every page, at 375 px and on a wide screen', async () => {
       const [run] = await db.query<{ id: string }>(`select id from baton.runs order by id desc limit 1`);
       const pages: Array<[string, string]> = [

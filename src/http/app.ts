@@ -8,7 +8,7 @@ import type { SqlSchemas } from '../db/sql-text.ts';
 import type { Statements } from '../db/statements.ts';
 import { version } from '../version.ts';
 import { authenticate, type Caller } from './auth.ts';
-import { dashboardPublicRoutes, dashboardRoutes } from './dashboard.ts';
+import { assetsPrefix, dashboardPublicRoutes, dashboardRoutes } from './dashboard.ts';
 import type { EventStream } from './event-stream.ts';
 import type { Metrics } from './metrics.ts';
 import { problem, problemOf } from './problem.ts';
@@ -100,7 +100,8 @@ function guard(
   { pool, statements, publicRoutes }: { pool: Pool; statements: Statements; publicRoutes: Set<string> },
 ): void {
   app.addHook('onRequest', async (request) => {
-    if (publicRoutes.has(request.routeOptions.url ?? '')) return;
+    const route = request.routeOptions.url ?? '';
+    if (publicRoutes.has(route) || route.startsWith(assetsPrefix)) return;
     request.caller = await authenticate(request, { pool, statements });
   });
   app.addHook('onResponse', async (request, reply) => {

@@ -2,8 +2,8 @@
 // build step), that read and change everything through the same API as any other client. A
 // person signs in with a token: it is kept in an HttpOnly, SameSite=Strict cookie, and every
 // change made with that cookie must also carry the CSRF header that only these pages can read.
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 import fastifyStatic from '@fastify/static';
@@ -19,8 +19,9 @@ import { Problem } from './schemas.ts';
 
 /** The paths of the pages: each is index.html, which routes on the client. */
 export const pagePaths = ['/', '/new', '/runs', '/runs/:id', '/cluster', '/tasks', '/schedules/*', '/login'];
-/** What the dashboard serves without a session: pages and assets hold no data. */
-export const dashboardPublicRoutes = [...pagePaths, '/assets/*', '/assets/vendor/cronstrue.js', '/logout'];
+/** What the dashboard serves without a session: pages and assets (under this prefix) hold no data. */
+export const dashboardPublicRoutes = [...pagePaths, '/logout'];
+export const assetsPrefix = '/assets/';
 
 // The pages load only their own scripts and styles and talk only to this server.
 const securityHeaders = {
@@ -40,20 +41,10 @@ export async function dashboardRoutes(
   app: FastifyInstance,
   { pool, statements }: { pool: Pool; statements: Statements },
 ): Promise<void> {
-  const indexHtml = readFileSync(`${packageRoot}dashboard/index.html`, 'utf8');
-  const cronstrue = readFileSync(createRequire(import.meta.url).resolve('cronstrue/dist/cronstrue.min.js'), 'utf8');
+  const indexHtml = await serveAssets(app);
   const page = (_request: FastifyRequest, reply: FastifyReply) =>
     reply.headers(securityHeaders).type('text/html; charset=utf-8').send(indexHtml);
 
-  await app.register(fastifyStatic, {
-    root: `${packageRoot}dashboard`,
-    prefix: '/assets/',
-    index: false,
-    setHeaders: (response) => response.header('x-content-type-options', 'nosniff'),
-  });
-  app.get('/assets/vendor/cronstrue.js', { schema: { hide: true } }, (_request, reply) =>
-    reply.type('text/javascript; charset=utf-8').send(cronstrue),
-  );
   for (const path of pagePaths.filter((p) => p !== '/login')) app.get(path, { schema: { hide: true } }, page);
 
   /** Signs in: the token in the session cookie, a fresh CSRF value beside it. */
@@ -93,4 +84,38 @@ export async function dashboardRoutes(
     { schema: { description: 'who the request acts for', response: { 200: Session, 401: Problem } } },
     async (request) => request.caller,
   );
+}
+
+/** The files of dashboard/ and the vendored script, under a path named after their content; index.html pointing at them. */
+async function serveAssets(app: FastifyInstance): Promise<string> {
+  const cronstrue = readFileSync(createRequire(import.meta.url).resolve('cronstrue/dist/cronstrue.min.js'), 'utf8');
+  // Assets live under a path named after their content, so a browser may keep them for good:
+  // other files (an upgrade, an edit) are other URLs. Their imports are relative, and follow.
+  const assets = `${assetsPrefix}${assetVersion(cronstrue)}/`;
+  const indexHtml = readFileSync(`${packageRoot}dashboard/index.html`, 'utf8').replaceAll(
+    `"${assetsPrefix}`,
+    `"${assets}`,
+  );
+  const forever = 'public, max-age=31536000, immutable';
+  await app.register(fastifyStatic, {
+    root: `${packageRoot}dashboard`,
+    prefix: assets,
+    index: false,
+    cacheControl: false,
+    setHeaders: (response) => response.header('x-content-type-options', 'nosniff').header('cache-control', forever),
+  });
+  app.get(`${assets}vendor/cronstrue.js`, { schema: { hide: true } }, (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', forever).send(cronstrue),
+  );
+  return indexHtml;
+}
+
+/** A short hash of every file of dashboard/ and of the vendored script: the assets' version. */
+function assetVersion(vendored: string): string {
+  const hash = createHash('sha256').update(vendored);
+  const dir = `${packageRoot}dashboard/`;
+  for (const file of readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort()) {
+    if (statSync(dir + file).isFile()) hash.update(file).update(readFileSync(dir + file));
+  }
+  return hash.digest('hex').slice(0, 12);
 }
