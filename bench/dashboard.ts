@@ -90,7 +90,7 @@ await runBench(async () => {
   ];
   const figures = [];
   for (const [name, path, ready, targeted = true] of pages) {
-    await load(path, ready); // warm: the browser's cache of the assets, the server's plans
+    await load(path, ready); // warm: the browser's cache of the assets (a returning visitor), the server's plans
     const times = [];
     for (let i = 0; i < loads; i++) times.push(await load(path, ready));
     const { p50, max } = stats(times);
@@ -100,5 +100,27 @@ await runBench(async () => {
       fig(`${name}: load, max`, max, ' ms', 'the same', targeted ? under(300) : undefined),
     );
   }
+  // A first visit: a browser that has none of the assets yet (a new context, signed in by cookie).
+  const cold = [];
+  const cookies = await context.cookies();
+  for (let i = 0; i < loads; i++) {
+    const fresh = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
+    await fresh.addCookies(cookies);
+    const started = performance.now();
+    const coldPage = await fresh.newPage();
+    await coldPage.goto(`${base}/`);
+    await coldPage.waitForFunction(`document.querySelectorAll('main tbody tr').length >= 50`);
+    cold.push(performance.now() - started);
+    await fresh.close();
+  }
+  console.log(`first visit: median ${stats(cold).p50.toFixed(0)} ms`);
+  figures.push(
+    fig(
+      'schedules, first visit (no cached assets): first 50 rows, median',
+      stats(cold).p50,
+      ' ms',
+      `${loads} new browser contexts; max ${stats(cold).max.toFixed(0)} ms`,
+    ),
+  );
   writeServerSection({ family: 'dashboard', title: 'Dashboard', script: 'bench:dashboard', server, figures });
 });
