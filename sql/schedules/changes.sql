@@ -8,13 +8,14 @@
 create or replace function :SCHEMA._schedule_fields_of(s :SCHEMA.schedules) returns jsonb
 language sql immutable as $$ select to_jsonb(s) - array['id', 'created_at', 'updated_at', 'applied_hash'] $$;
 
--- The keys whose values differ between two JSON objects, with the values of each side; null
--- and null when nothing differs.
-create or replace function :SCHEMA._changed_fields(a jsonb, b jsonb, out before jsonb, out after jsonb)
-language sql immutable as $$
+-- What changed between two versions of a schedule row: the fields that differ, with their
+-- values before and after; null and null when nothing a person sets differs.
+create or replace function :SCHEMA._schedule_change(was :SCHEMA.schedules, now_is :SCHEMA.schedules,
+  out before jsonb, out after jsonb)
+language sql stable as $$
   select jsonb_object_agg(x.key, x.value), jsonb_object_agg(y.key, y.value)
-  from jsonb_each(a) x
-  join jsonb_each(b) y on y.key = x.key
+  from jsonb_each(:SCHEMA._schedule_fields_of(was)) x
+  join jsonb_each(:SCHEMA._schedule_fields_of(now_is)) y on y.key = x.key
   where x.value is distinct from y.value
 $$;
 
@@ -37,7 +38,7 @@ begin
     select n.id, n.name, 'update', application, via, d.before, d.after
     from new_rows n
     join old_rows o on o.id = n.id
-    cross join lateral :SCHEMA._changed_fields(:SCHEMA._schedule_fields_of(o), :SCHEMA._schedule_fields_of(n)) d
+    cross join lateral :SCHEMA._schedule_change(o, n) d
     -- An update that changed nothing a person sets is no change.
     where d.after is not null;
   end if;

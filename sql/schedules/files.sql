@@ -81,6 +81,30 @@ end
 $$;
 revoke execute on function :SCHEMA.apply_schedules(text, text, jsonb) from public;
 
+-- A definition of a job file in the columns' terms: its `schedule` spec, if it gives one, as
+-- cron, every or run_at (_parse_spec). Raises BT400 naming `schedule` when it also gives one of
+-- those, or a spec that is not text.
+create or replace function :SCHEMA._in_columns(definition jsonb) returns jsonb
+language plpgsql stable as $$
+declare
+  timing record;
+begin
+  if not definition ? 'schedule' then
+    return definition;
+  end if;
+  if definition ?| array['cron', 'every', 'run_at'] then
+    perform :SCHEMA._invalid('schedule', 'give schedule or one of cron, every and run_at, not both');
+  end if;
+  if jsonb_typeof(definition -> 'schedule') not in ('string', 'null') then
+    perform :SCHEMA._invalid('schedule',
+      'must be a string: a cron, "every <interval>", or an ISO 8601 timestamp or duration');
+  end if;
+  timing := :SCHEMA._parse_spec(definition ->> 'schedule');
+  return definition - 'schedule'
+    || jsonb_build_object('cron', timing.cron, 'every', timing.every, 'run_at', timing.run_at);
+end
+$$;
+
 -- The fast path: every schedule of `files` in one statement (_apply_rows), its report as a
 -- JSON array; null, having changed nothing, when anything is odd or refused.
 create or replace function :SCHEMA._apply_fast(source text, files jsonb) returns jsonb
@@ -94,11 +118,7 @@ begin
   end if;
   -- Each entry with its file and its timing in the columns' terms.
   select jsonb_agg(jsonb_build_object('file', f.value ->> 'file', 'given', e.value, 'entry', case
-      when jsonb_typeof(e.value) = 'object' and e.value ? 'schedule' and not e.value ?| array['cron', 'every', 'run_at']
-      then (e.value - 'schedule') || (
-        select jsonb_build_object('cron', p.cron, 'every', p.every, 'run_at', p.run_at)
-        from :SCHEMA._parse_spec(e.value ->> 'schedule') p)
-      else e.value
+      when jsonb_typeof(e.value) = 'object' then :SCHEMA._in_columns(e.value) else e.value
     end) order by f.ordinality, e.ordinality)
   into entries
   from jsonb_array_elements(files) with ordinality f
@@ -152,7 +172,7 @@ begin
       when w.id is null then jsonb_build_object('action', 'create', 'drifted', false, 'after', j.given)
       else jsonb_build_object('action', 'update',
         'drifted', w.managed_by is not null and w.applied_hash is distinct from :SCHEMA._definition_hash(w))
-        || (select to_jsonb(d) from :SCHEMA._changed_fields(:SCHEMA._schedule_fields_of(w), :SCHEMA._schedule_fields_of(t)) d)
+        || (select to_jsonb(d) from :SCHEMA._schedule_change(w, t) d)
       end order by j.place)
     from judged j
     left join was w on w.name = j.name
@@ -194,7 +214,6 @@ declare
   entry jsonb;
   given jsonb;
   place bigint;
-  timing record;
   was :SCHEMA.schedules;
   now_is :SCHEMA.schedules;
   err_state text;
@@ -211,19 +230,7 @@ begin
       end if;
       name := entry ->> 'name';
       given := entry - 'name';
-      entry := given;
-      if entry ? 'schedule' then
-        if entry ?| array['cron', 'every', 'run_at'] then
-          perform :SCHEMA._invalid('schedule', 'give schedule or one of cron, every and run_at, not both');
-        end if;
-        if jsonb_typeof(entry -> 'schedule') not in ('string', 'null') then
-          perform :SCHEMA._invalid('schedule',
-            'must be a string: a cron, "every <interval>", or an ISO 8601 timestamp or duration');
-        end if;
-        timing := :SCHEMA._parse_spec(entry ->> 'schedule');
-        entry := entry - 'schedule'
-          || jsonb_build_object('cron', timing.cron, 'every', timing.every, 'run_at', timing.run_at);
-      end if;
+      entry := :SCHEMA._in_columns(given);
 
       select * into was from :SCHEMA.schedules s where s.name = _apply_each.name for update;
       if was.managed_by <> source then
@@ -242,8 +249,7 @@ begin
       before := null;
       after := case when action = 'create' then given end;
       if action = 'update' then
-        select d.before, d.after into before, after
-        from :SCHEMA._changed_fields(:SCHEMA._schedule_fields_of(was), :SCHEMA._schedule_fields_of(now_is)) d;
+        select d.before, d.after into before, after from :SCHEMA._schedule_change(was, now_is) d;
       end if;
       return next;
     end loop;

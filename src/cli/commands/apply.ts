@@ -2,6 +2,7 @@ import path from 'node:path';
 
 import type { Command } from 'commander';
 
+import { BatonError } from '../../core/errors.ts';
 import type { ApplyReport, Change } from '../../files/apply.ts';
 import type { FileError } from '../../files/job-files.ts';
 import { commandConfig, ExitCode, type GlobalOptions, untilSignal, withPool, wrapHandler } from '../runtime.ts';
@@ -68,7 +69,9 @@ async function applyCommand(paths: string[], flags: ApplyFlags, cmd: Command): P
 }
 
 async function watchCommand(paths: string[], flags: ApplyFlags, cmd: Command): Promise<void> {
-  if (flags.dryRun || flags.diff) throw usage('--watch applies; it does not go with --dry-run or --diff');
+  if (flags.dryRun || flags.diff) {
+    throw new BatonError('--watch applies; it does not go with --dry-run or --diff', 'invalid', '--watch');
+  }
   const config = await commandConfig(cmd.optsWithGlobals<GlobalOptions>());
   if (!config.databaseUrl) throw new Error('no database: set DATABASE_URL or pass --database-url');
   const [{ watchJobFiles }, { findJobFiles }, { createLogger }, { createConnections }, { loadStatements }] =
@@ -99,10 +102,6 @@ async function watchCommand(paths: string[], flags: ApplyFlags, cmd: Command): P
       await connections.close();
     },
   );
-}
-
-function usage(message: string): Error {
-  return Object.assign(new Error(message), { code: 'BT400' });
 }
 
 const verbs = {
