@@ -101,7 +101,7 @@ interface ParsedDocument {
  * A job file's schedules. A JSON file must be strict JSON (JSON.parse); a YAML file may hold
  * several documents. Where a value lies is looked up only when a refusal needs its line.
  */
-export function parseJobFile(file: string, text: string): JobFile {
+function parseJobFile(file: string, text: string): JobFile {
   const parsed = /\.json$/i.test(file) ? readJson(text) : readYaml(text);
   const fail = (message: string, line?: number): JobFile => ({
     path: file,

@@ -83,7 +83,7 @@ async function applyUntilTaken(
 }
 
 /** One line per apply with what changed, and one per file in error. */
-export function logApply(logger: Logger, report: ApplyReport, ms: number): void {
+function logApply(logger: Logger, report: ApplyReport, ms: number): void {
   const names = (action: string) => report.changes.filter((c) => c.action === action).map((c) => c.name);
   for (const error of report.errors) logger.warn(error, 'job file not applied');
   logger.info(

@@ -18,7 +18,7 @@ import { HttpProblem } from './problem.ts';
 import { Problem } from './schemas.ts';
 
 /** The paths of the pages: each is index.html, which routes on the client. */
-export const pagePaths = ['/', '/new', '/runs', '/runs/:id', '/cluster', '/tasks', '/schedules/*', '/login'];
+const pagePaths = ['/', '/new', '/runs', '/runs/:id', '/cluster', '/tasks', '/schedules/*', '/login'];
 /** What the dashboard serves without a session: pages and assets (under this prefix) hold no data. */
 export const dashboardPublicRoutes = [...pagePaths, '/logout'];
 export const assetsPrefix = '/assets/';

@@ -110,7 +110,7 @@ const verbs = {
 } as const;
 
 /** The plan or what was done: one line per change (with its fields under --diff), then a summary. */
-export function formatReport(report: ApplyReport, { fields }: { fields: boolean }): string {
+function formatReport(report: ApplyReport, { fields }: { fields: boolean }): string {
   const lines: string[] = [];
   const shown = report.changes.filter((c) => c.action !== 'unchanged');
   const width = Math.min(40, Math.max(0, ...shown.map((c) => c.name.length)));
@@ -141,6 +141,6 @@ function fieldLines({ before, after }: Change): string[] {
 }
 
 /** `file:line: schedule "name": field: message`, as compilers say it. */
-export function formatError({ file, line, schedule, message }: FileError): string {
+function formatError({ file, line, schedule, message }: FileError): string {
   return `${file}${line === undefined ? '' : `:${line}`}: ${schedule ? `schedule "${schedule}": ` : ''}${message}`;
 }
