@@ -233,6 +233,25 @@ describe('schedules', () => {
     assert.equal((await call('GET', '/api/v1/schedules?limit=0')).status, 400);
   });
 
+  it('lists items with every column of the schedule (but applied_hash) and of its status, as GET by name has them', async () => {
+    const columns = async (table: string) =>
+      (
+        await db.one<{ names: string[] }>(
+          `select array_agg(column_name::text order by column_name) as names from information_schema.columns
+           where table_schema = 'baton' and table_name = $1`,
+          [table],
+        )
+      ).names;
+    const expected = [...new Set([...(await columns('schedules')), ...(await columns('schedule_status'))])]
+      .filter((name) => name !== 'applied_hash')
+      .concat('recent_outcomes')
+      .sort();
+    const [item] = (await call('GET', '/api/v1/schedules?limit=1')).body.items;
+    assert.deepEqual(Object.keys(item).sort(), expected);
+    const { body: detail } = await call('GET', `/api/v1/schedules/${item.name}`);
+    for (const key of expected) assert.deepEqual(detail[key], item[key], key);
+  });
+
   it('deletes (204), keeping the history unless purged; then it is 404', async () => {
     assert.equal((await call('DELETE', '/api/v1/schedules/nightly')).status, 204);
     assert.equal((await call('GET', '/api/v1/schedules/nightly')).status, 404);

@@ -1,6 +1,6 @@
 -- One schedule item by name, with its next $2 fires (as preview() gives them), its last 10 runs
 -- and its last 10 changes (who, when, through which door, what).
-select i.item || jsonb_build_object(
+select i.item::jsonb || jsonb_build_object(
          'next_fires', coalesce((select jsonb_agg(to_jsonb(p)) from :SCHEMA.preview(i.name, $2) p), '[]'),
          'recent_runs', coalesce((
            select jsonb_agg(to_jsonb(r) - 'stdout' - 'stderr' order by r.fire_at desc, r.id desc)

@@ -6,9 +6,10 @@ import { poolTransaction } from '../db/transaction.ts';
 export type Item = Record<string, unknown>;
 
 // The statements the doors (HTTP API, CLI) share.
+/** A page of schedule items, each as JSON text (the HTTP API sends them unparsed). */
 export const listSchedules = statement<
   { state?: string; task?: string; labels: string | null; after: string | null; limit: number },
-  { item: Item; name: string }
+  { item: string; name: string }
 >('api_list_schedules', ['state', 'task', 'labels', 'after', 'limit']);
 export const getSchedule = statement<{ name: string; fires: number }, { item: Item; etag: string }>(
   'api_get_schedule',

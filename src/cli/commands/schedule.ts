@@ -162,13 +162,13 @@ function registerPreview(schedule: Command): void {
 async function listAll({ pool, statements }: CommandDb, filter: { state?: string; task?: string }): Promise<Item[]> {
   const items: Item[] = [];
   for (let after: string | null = null; ;) {
-    const rows: Array<{ item: Item; name: string }> = await runStatement(pool, statements, listSchedules, {
+    const rows: Array<{ item: string; name: string }> = await runStatement(pool, statements, listSchedules, {
       ...filter,
       labels: null,
       after,
       limit: 500,
     });
-    items.push(...rows.map((row) => row.item));
+    items.push(...rows.map((row) => JSON.parse(row.item) as Item));
     if (rows.length < 500) return items;
     after = rows.at(-1)!.name;
   }

@@ -106,16 +106,18 @@ function readRoutes(app: FastifyInstance, { run, pool, detail }: Routes) {
   app.get<{ Querystring: Static<typeof ScheduleQuery> }>(
     '/api/v1/schedules',
     { schema: { querystring: ScheduleQuery, response: { 200: SchedulePage, ...errors } } },
-    async (request) => {
+    async (request, reply) => {
       const { state, task, label, limit = 100, cursor } = request.query;
       const colon = label?.indexOf(':') ?? -1;
       const labels = label ? JSON.stringify({ [label.slice(0, colon)]: label.slice(colon + 1) }) : null;
       const rows = await run(pool, listSchedules, { state, task, labels, after: fromCursor(cursor), limit: limit + 1 });
       const items = rows.slice(0, limit);
-      return {
-        items: items.map((row) => row.item),
-        next_cursor: rows.length > limit ? toCursor(items.at(-1)!.name) : null,
-      };
+      const nextCursor = rows.length > limit ? toCursor(items.at(-1)!.name) : null;
+      // The items come as JSON text and go out as they came: parsing them only to serialize them
+      // again took as long as building them (a page of 500).
+      return reply
+        .type('application/json; charset=utf-8')
+        .send(`{"items":[${items.map((row) => row.item).join(',')}],"next_cursor":${JSON.stringify(nextCursor)}}`);
     },
   );
   app.get<{ Params: Static<typeof NameParams>; Querystring: Static<typeof DetailQuery> }>(
