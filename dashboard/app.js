@@ -194,10 +194,15 @@ function signedOut() {
   void route({ focus: true });
 }
 
-/** Asks who is signed in, then shows the page the URL names (or the sign-in form). */
-async function start({ focus = false } = {}) {
+/**
+ * Finds who is signed in, then shows the page the URL names (or the sign-in form). The page
+ * as served says so (its body's data-token and data-role); otherwise the API is asked.
+ */
+async function start({ focus = false, fromPage = false } = {}) {
+  const { token, role } = document.body.dataset;
   try {
-    session = await get('/api/v1/session');
+    session =
+      fromPage && token && (role === 'admin' || role === 'reader') ? { token, role } : await get('/api/v1/session');
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 401)) {
       main.replaceChildren(h('h1', null, 'pgbaton'), alertBox(`The server did not answer: ${error}`));
@@ -236,4 +241,4 @@ document.getElementById('sign-out')?.addEventListener('click', () => void signOu
 // For the app's whole life: a signal nothing aborts.
 live.on('resync', () => void reloadPage(), new AbortController().signal);
 onSignedOut(() => session && signedOut());
-void start();
+void start({ fromPage: true });

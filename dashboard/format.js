@@ -1,5 +1,6 @@
 // How times, intervals and timings read on the page: "2026-12-05 14:03:00 CET", "3 s ago",
 // "every 30 seconds", a cron in words (cronstrue).
+import cronstrue from 'cronstrue';
 
 /** The viewer's IANA zone, as the browser knows it. */
 export const viewerZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -168,16 +169,13 @@ const count = (n, plural) => `${n} ${Math.abs(n) === 1 ? plural.slice(0, -1) : p
 const cronCache = new Map();
 
 /**
- * A cron in words, by cronstrue (loaded as a classic script before the app); its own text
- * when cronstrue is missing or cannot read it.
+ * A cron in words, by cronstrue; its own text when cronstrue cannot read it.
  * @param {string} expression
  */
 function cronWords(expression) {
   let words = cronCache.get(expression);
   if (words === undefined) {
     try {
-      // A global of the vendored UMD script.
-      const { cronstrue } = /** @type {any} */ (globalThis);
       words = cronstrue.toString(expression, { use24HourTimeFormat: true, verbose: false });
     } catch {
       words = expression;

@@ -3,7 +3,7 @@
 // watch a run's output, edit and read the database's refusal beside the field, a reader with
 // no actions, and axe-core on every page at 375 px and on a wide screen.
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 
 import type { Browser, Page } from 'playwright-core';
@@ -161,8 +161,28 @@ describe(
       const asset = await fetch(base + app);
       assert.equal(asset.status, 200);
       assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
-      const vendored = await fetch(base + app.replace('app.js', 'vendor/cronstrue.js'));
-      assert.equal(vendored.status, 200);
+      const encoded = async (encoding: string) => {
+        const answer = await fetch(base + app, { headers: { 'accept-encoding': encoding } });
+        return [answer.headers.get('content-encoding'), await answer.text()];
+      };
+      const [none, plain] = await encoded('identity');
+      assert.equal(none, null);
+      assert.deepEqual(await encoded('gzip, deflate, br'), ['br', plain]);
+      assert.deepEqual(await encoded('gzip, deflate'), ['gzip', plain]);
+      assert.equal((await fetch(base + app.replace('app.js', 'nothing.js'))).status, 404);
+    });
+
+    it('says in the page who is signed in, only for a known session cookie', async () => {
+      const { token: named } = await db.one<{ token: string }>(
+        `select baton.create_token('ops/night-shift', 'reader') as token`,
+      );
+      const body = async (cookie?: string) =>
+        /<body[^>]*>/.exec(await (await fetch(`${base}/`, { headers: cookie ? { cookie } : {} })).text())?.[0];
+      assert.equal(await body(), '<body>');
+      assert.equal(await body('baton_session=not-a-token'), '<body>');
+      assert.equal(await body(`baton_session=${named}`), '<body data-token="ops/night-shift" data-role="reader">');
+      const page = await fetch(`${base}/`, { headers: { cookie: `baton_session=${named}` } });
+      assert.equal(page.headers.get('cache-control'), 'no-store');
     });
 
     it('passes axe-core (WCAG 2 A/AA) on every page, at 375 px and on a wide screen', async () => {
@@ -196,11 +216,3 @@ describe(
     });
   },
 );
-
-it('preloads every module of the dashboard, so the browser fetches them at once', () => {
-  const dir = new URL('../dashboard/', import.meta.url);
-  const modules = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.js'));
-  const html = readFileSync(new URL('index.html', dir), 'utf8');
-  const preloaded = [...html.matchAll(/<link rel="modulepreload" href="\/assets\/([^"]+)"/g)].map(([, file]) => file);
-  assert.deepEqual(preloaded.sort(), modules.sort());
-});

@@ -101,10 +101,15 @@ describe('the packed package', () => {
     await exampleDb.drop();
   });
 
-  it('ships the compiled library, its SQL and the CLI: no sources, tests or benches', () => {
+  it('ships the compiled library, its SQL, the CLI and the built dashboard: no sources, tests or benches', () => {
     const tops = [...new Set(files.map((path) => path.split('/')[0]))].sort();
-    assert.deepEqual(tops, ['LICENSE', 'README.md', 'bin', 'dashboard', 'dist', 'migrations', 'package.json', 'sql']);
+    assert.deepEqual(tops, ['LICENSE', 'README.md', 'bin', 'dist', 'migrations', 'package.json', 'sql']);
     assert.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts'));
+    const dashboard = files.filter((path) => path.startsWith('dist/dashboard/')).sort();
+    assert.deepEqual(
+      dashboard,
+      ['app.css', 'app.css.map', 'app.js', 'app.js.map', 'index.html'].map((f) => `dist/dashboard/${f}`),
+    );
   });
 
   it('runs in an app with no TypeScript loader: its pool, an app task every second, stop(), the pool after', async () => {
@@ -177,6 +182,8 @@ describe('the packed package', () => {
       'async-exit-hook',
       'pino-pretty',
       'tsx',
+      'esbuild', // the dashboard ships built
+      'cronstrue',
     ]) {
       assert.equal(existsSync(join(app, 'node_modules', name)), false, name);
     }
@@ -224,6 +231,34 @@ describe('the packed package', () => {
       { name: 'packaged', managed_file: 'jobs/a.yaml' },
       { name: 'packaged-ping', managed_file: 'jobs/b.json' },
     ]);
+  });
+
+  it('its `baton serve` serves the built dashboard: the page, its script and its stylesheet', async () => {
+    const server = spawn(join(app, 'node_modules', '.bin', 'baton'), ['serve', '--port', '0', '--host', '127.0.0.1'], {
+      cwd: app,
+      env: { ...process.env, DATABASE_URL: db.url },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const url = await new Promise<string>((resolve) =>
+        createInterface({ input: server.stdout! }).on('line', (line) => {
+          const entry = JSON.parse(line) as { msg?: string; url?: string };
+          if (entry.msg === 'http listening') resolve(entry.url!);
+        }),
+      );
+      const html = await (await fetch(`${url}/`)).text();
+      const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[0-9a-f]{12}\/[^"]+)"/g)].map(([, path]) => path!);
+      assert.deepEqual(assets.map((path) => path.split('/').at(-1)).sort(), ['app.css', 'app.js']);
+      for (const path of assets) {
+        const answer = await fetch(url + path);
+        assert.equal(answer.status, 200, path);
+        assert.ok((await answer.text()).length > 1000, path);
+      }
+    } finally {
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      server.kill('SIGTERM');
+      await exited;
+    }
   });
 
   it('gives a TypeScript consumer its types', async () => {

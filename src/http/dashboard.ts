@@ -1,27 +1,24 @@
-// The dashboard (DESIGN.md "Dashboard"): static pages of dashboard/, served as they ship (no
-// build step), that read and change everything through the same API as any other client. A
-// person signs in with a token: it is kept in an HttpOnly, SameSite=Strict cookie, and every
-// change made with that cookie must also carry the CSRF header that only these pages can read.
-import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+// The dashboard (DESIGN.md "Dashboard"): a page and its script and stylesheet, built from
+// dashboard/ by npm run build and shipped built (nothing is built at run time), that read and
+// change everything through the same API as any other client. A person signs in with a token:
+// it is kept in an HttpOnly, SameSite=Strict cookie, and every change made with that cookie
+// must also carry the CSRF header that only these pages can read.
+import { randomBytes } from 'node:crypto';
 
-import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 
 import type { Pool } from '../db/pool.ts';
-import { packageRoot } from '../db/sql-text.ts';
 import type { Statements } from '../db/statements.ts';
-import { csrfCookie, findCaller, sessionCookie } from './auth.ts';
+import { type Caller, csrfCookie, findCaller, sessionCookie } from './auth.ts';
+import { builtDashboard, pageHtml } from './dashboard-assets.ts';
 import { HttpProblem } from './problem.ts';
 import { Problem } from './schemas.ts';
 
 /** The paths of the pages: each is index.html, which routes on the client. */
 const pagePaths = ['/', '/new', '/runs', '/runs/:id', '/cluster', '/tasks', '/schedules/*', '/login'];
-/** What the dashboard serves without a session: pages and assets (under this prefix) hold no data. */
+/** What the dashboard serves without a session: pages and assets (under /assets/) hold no data. */
 export const dashboardPublicRoutes = [...pagePaths, '/logout'];
-export const assetsPrefix = '/assets/';
 
 // The pages load only their own scripts and styles and talk only to this server.
 const securityHeaders = {
@@ -41,9 +38,20 @@ export async function dashboardRoutes(
   app: FastifyInstance,
   { pool, statements }: { pool: Pool; statements: Statements },
 ): Promise<void> {
-  const indexHtml = await serveAssets(app);
-  const page = (_request: FastifyRequest, reply: FastifyReply) =>
-    reply.headers(securityHeaders).type('text/html; charset=utf-8').send(indexHtml);
+  const html = builtDashboard(app);
+  // The page says who is signed in (the app would otherwise ask before anything else): one
+  // request less on every load. It names the token, never its secret, and is never cached.
+  const page = async (request: FastifyRequest, reply: FastifyReply) => {
+    const secret = request.cookies[sessionCookie];
+    const caller: Caller | undefined = secret
+      ? await findCaller(secret, { pool, statements }).catch(() => undefined)
+      : undefined;
+    return reply
+      .headers(securityHeaders)
+      .header('cache-control', 'no-store')
+      .type('text/html; charset=utf-8')
+      .send(pageHtml(html, caller));
+  };
 
   for (const path of pagePaths.filter((p) => p !== '/login')) app.get(path, { schema: { hide: true } }, page);
 
@@ -84,38 +92,4 @@ export async function dashboardRoutes(
     { schema: { description: 'who the request acts for', response: { 200: Session, 401: Problem } } },
     async (request) => request.caller,
   );
-}
-
-/** The files of dashboard/ and the vendored script, under a path named after their content; index.html pointing at them. */
-async function serveAssets(app: FastifyInstance): Promise<string> {
-  const cronstrue = readFileSync(createRequire(import.meta.url).resolve('cronstrue/dist/cronstrue.min.js'), 'utf8');
-  // Assets live under a path named after their content, so a browser may keep them for good:
-  // other files (an upgrade, an edit) are other URLs. Their imports are relative, and follow.
-  const assets = `${assetsPrefix}${assetVersion(cronstrue)}/`;
-  const indexHtml = readFileSync(`${packageRoot}dashboard/index.html`, 'utf8').replaceAll(
-    `"${assetsPrefix}`,
-    `"${assets}`,
-  );
-  const forever = 'public, max-age=31536000, immutable';
-  await app.register(fastifyStatic, {
-    root: `${packageRoot}dashboard`,
-    prefix: assets,
-    index: false,
-    cacheControl: false,
-    setHeaders: (response) => response.header('x-content-type-options', 'nosniff').header('cache-control', forever),
-  });
-  app.get(`${assets}vendor/cronstrue.js`, { schema: { hide: true } }, (_request, reply) =>
-    reply.type('text/javascript; charset=utf-8').header('cache-control', forever).send(cronstrue),
-  );
-  return indexHtml;
-}
-
-/** A short hash of every file of dashboard/ and of the vendored script: the assets' version. */
-function assetVersion(vendored: string): string {
-  const hash = createHash('sha256').update(vendored);
-  const dir = `${packageRoot}dashboard/`;
-  for (const file of readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort()) {
-    if (statSync(dir + file).isFile()) hash.update(file).update(readFileSync(dir + file));
-  }
-  return hash.digest('hex').slice(0, 12);
 }
