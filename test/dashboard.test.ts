@@ -82,6 +82,21 @@ describe(
       await page.context().close();
     });
 
+    it('asks once for the first data of the schedules page, fetched with the page, and not who is signed in', async () => {
+      const page = await signedIn(admin);
+      const asked: string[] = [];
+      page.on('request', (request) => {
+        const { pathname, search } = new URL(request.url());
+        if (pathname.startsWith('/api/')) asked.push(pathname + search);
+      });
+      await page.goto(`${base}/`);
+      await page.getByText(/^Showing \d+ of \d+ schedules\.$/).waitFor();
+      await page.locator('main[aria-busy="false"]').waitFor();
+      const data = asked.filter((path) => path !== '/api/v1/events');
+      assert.deepEqual(data.sort(), ['/api/v1/schedules?limit=1000', '/api/v1/schedules?limit=50']);
+      await page.context().close();
+    });
+
     it('triggers a run and shows its output grow until it succeeds', async () => {
       await db.query(
         `select baton.schedule('counting', null, 'shell', '{"command": "for i in 1 2 3 4 5 6; do echo line-$i; sleep 0.4; done"}')`,
@@ -183,6 +198,13 @@ describe(
       assert.equal(await body(`baton_session=${named}`), '<body data-token="ops/night-shift" data-role="reader">');
       const page = await fetch(`${base}/`, { headers: { cookie: `baton_session=${named}` } });
       assert.equal(page.headers.get('cache-control'), 'no-store');
+      // With the schedules page, the data it asks for first (and only for a visitor signed in).
+      const preloads = (html: string) =>
+        [...html.matchAll(/<link rel="preload" href="([^"]+)" as="fetch"/g)].map(([, path]) => path);
+      assert.deepEqual(preloads(await page.text()), ['/api/v1/schedules?limit=50', '/api/v1/schedules?limit=1000']);
+      assert.deepEqual(preloads(await (await fetch(`${base}/`)).text()), []);
+      const runs = await fetch(`${base}/runs`, { headers: { cookie: `baton_session=${named}` } });
+      assert.deepEqual(preloads(await runs.text()), []);
     });
 
     it('passes axe-core (WCAG 2 A/AA) on every page, at 375 px and on a wide screen', async () => {

@@ -9,8 +9,12 @@ import { byName, ScheduleTable } from './schedule-table.js';
 /** @typedef {{ state: string, task: string, label: string }} Filters */
 
 const states = ['active', 'paused', 'ended', 'done', 'manual', 'invalid'];
-/** How many schedules the first request reads: a screenful and more. */
-const firstRows = 50;
+/**
+ * The first requests: a screenful of schedules and more, and every schedule. The server
+ * preloads them with the page (src/http/dashboard.ts, firstData): they must stay the same text.
+ */
+const firstPage = '/api/v1/schedules?limit=50';
+const everyPage = '/api/v1/schedules?limit=1000';
 /** Events for one schedule within this time cost one request. */
 const coalesceMs = 250;
 /** The key under which a reload of every schedule is throttled. */
@@ -31,15 +35,18 @@ export async function schedulesPage(main, { admin, query, signal, live, announce
     table.showAll(items, matcher(filters.values()));
     applyFilters();
   };
-  // The first screenful first: the page is usable once its first rows are there, and the rest
-  // (a thousand schedules take the browser a few hundred ms to lay out) follow.
+  // The first screenful first: the page is usable once its first rows are there. Every
+  // schedule is asked for at the same time (not after: the server reads both at once), and
+  // the table shows them all when they come.
   const reload = async () => {
-    const first = await get(`/api/v1/schedules?limit=${firstRows}`, signal);
+    const every = getAll(everyPage, signal);
+    every.catch(() => {}); // reported below, once the first rows are shown
+    const first = await get(firstPage, signal);
     if (signal.aborted) return;
     show(first.items);
     if (!first.next_cursor) return;
-    getAll('/api/v1/schedules?limit=500', signal, first.next_cursor)
-      .then((rest) => signal.aborted || show([...first.items, ...rest]))
+    every
+      .then((items) => signal.aborted || show(items))
       .catch((error) => {
         if (!signal.aborted) summary.textContent = `Could not read every schedule: ${error.message}`;
       });

@@ -70,10 +70,16 @@ function sendAsset(asset: Asset, request: FastifyRequest, reply: FastifyReply) {
   return reply.header('content-encoding', encoding).send(body);
 }
 
-/** The page, saying who is signed in (as data: the app reads it instead of asking). */
-export function pageHtml(html: string, caller: Caller | undefined): string {
+/**
+ * The page, saying who is signed in (as data: the app reads it instead of asking), and
+ * preloading the API paths given.
+ */
+export function pageHtml(html: string, caller: Caller | undefined, preloads: readonly string[]): string {
   if (!caller) return html;
-  return html.replace('<body>', `<body data-token="${escapeAttribute(caller.token)}" data-role="${caller.role}">`);
+  const links = preloads.map((path) => `<link rel="preload" href="${escapeAttribute(path)}" as="fetch" crossorigin />`);
+  return html
+    .replace('</head>', `${links.join('')}</head>`)
+    .replace('<body>', `<body data-token="${escapeAttribute(caller.token)}" data-role="${caller.role}">`);
 }
 
 const escapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };

@@ -53,7 +53,7 @@ export type NewScheduleBody = Static<typeof NewScheduleBody>;
 export const NameParams = Type.Object({ name: Type.String() });
 export const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,18}$' }) });
 
-const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 }));
+const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 }));
 export const ScheduleQuery = Type.Object(
   {
     state: Type.Optional(Type.String()),
