@@ -47,6 +47,9 @@ await runBench(async () => {
        cross join lateral (select (array['succeeded', 'succeeded', 'succeeded', 'failed', 'skipped'])[1 + (s.id + k) % 5] as status) st`,
       [runs, schedules],
     );
+    // A database in its steady state: statistics and visibility as autovacuum would leave them,
+    // not its first pass running beside the first loads.
+    await db.query(`vacuum analyze baton.schedules, baton.runs`);
     return (await db.query<{ token: string }>(`select baton.create_token('bench', 'reader') as token`)).rows[0]!.token;
   });
   const port = 20_000 + Math.floor(Math.random() * 20_000);
@@ -70,18 +73,27 @@ await runBench(async () => {
     async (db) => (await db.query(`select max(id) as id from baton.runs`)).rows,
   );
 
-  /** Milliseconds from the request to the page rendered with its data (`main[aria-busy=false]` and `ready`). */
+  // Every schedule read (the filters and counts cover them all) and the first 100 shown.
+  const everySchedule = `document.getElementById('schedules-summary')?.textContent === 'Showing 100 of ${schedules.toLocaleString('en-US')} schedules.'`;
+  /**
+   * Milliseconds from the request to the page rendered with its data (`main[aria-busy=false]`
+   * and `ready`). Untimed, it then lets the page finish (every schedule read): the next load
+   * starts from a quiet page, as a person's would, not beside the work this one left going.
+   */
   async function load(path: string, ready: string): Promise<number> {
     const started = performance.now();
     await page.goto(base + path);
-    await page.locator('main[aria-busy="false"]').waitFor();
-    await page.waitForFunction(ready);
-    return performance.now() - started;
+    // One check, not two in turn: a second round trip to the page would wait behind whatever
+    // it does next (on the schedules page, reading the rest).
+    await page.waitForFunction(`document.querySelector('main[aria-busy="false"]') !== null && (${ready})`);
+    const ms = performance.now() - started;
+    if (path === '/') await page.waitForFunction(everySchedule);
+    return ms;
   }
-  // [name, path, ready]. The schedules page shows its first 50 rows, then the rest.
+  // [name, path, ready]. The schedules page shows its first 50 rows, then reads the rest.
   const pages: Array<[string, string, string]> = [
     ['schedules: first 50 rows', '/', `document.querySelectorAll('main tbody tr').length >= 50`],
-    ['schedules: all 1,000 rows', '/', `document.querySelectorAll('main tbody tr').length >= ${schedules}`],
+    ['schedules: all 1,000 read, 100 shown', '/', everySchedule],
     ['a schedule', '/schedules/dash-0500', `document.querySelector('h1')?.textContent?.includes('dash-0500')`],
     ['runs (first 100 of 10,000)', '/runs', `document.querySelectorAll('main tbody tr').length >= 100`],
     ['a run', `/runs/${runId}`, `document.querySelector('[role=status]') !== null`],

@@ -1,5 +1,8 @@
 // The rows of the schedules table, in name order, kept in place as schedules come and go: a
 // row is replaced, inserted or removed alone, never the whole table (but on a full reload).
+// Every schedule has its row, but only the first rows that match are shown (a hundred, then
+// more on request): a row hidden costs the browser no layout, and a thousand shown took it
+// ~150 ms to lay out each time the page loaded.
 import { h } from '../dom.js';
 import { scheduleRow, showOutcomes } from './schedule-row.js';
 
@@ -8,6 +11,8 @@ import { scheduleRow, showOutcomes } from './schedule-row.js';
 
 /** Rows drawn whole at once: a screenful and more; the others when they near the viewport. */
 const drawnFirst = 40;
+/** Rows shown at first, and how many more each "Show more" adds. */
+export const rowsAtOnce = 100;
 
 /** Names in code-point order, here and for every row inserted later. */
 export const byName = (/** @type {string} */ a, /** @type {string} */ b) => (a < b ? -1 : a > b ? 1 : 0);
@@ -51,36 +56,40 @@ export class ScheduleTable {
   }
 
   /**
-   * Shows the rows that match, hides the others; says how many are shown.
+   * Shows the first `atMost` rows that match, hides the others; says how many match and how
+   * many of them are shown.
    * @param {Matcher} matches
+   * @param {number} atMost
    */
-  filter(matches) {
+  filter(matches, atMost) {
     this.#matches = matches;
-    let shown = 0;
-    for (const { item, row } of this.#entries.values()) {
-      row.hidden = !matches(item);
-      if (!row.hidden) shown += 1;
+    let matching = 0;
+    for (const name of this.#names) {
+      const entry = /** @type {{ item: ScheduleItem, row: HTMLTableRowElement }} */ (this.#entries.get(name));
+      const match = matches(entry.item);
+      if (match) matching += 1;
+      entry.row.hidden = !match || matching > atMost;
     }
-    return shown;
+    return { matching, shown: Math.min(matching, atMost) };
   }
 
   /**
    * Every row anew, built apart and added at once.
    * @param {ScheduleItem[]} items
    * @param {Matcher} matches which to show
+   * @param {number} atMost the first this many that match
    */
-  showAll(items, matches) {
-    this.#matches = matches;
+  showAll(items, matches, atMost) {
     const fragment = document.createDocumentFragment();
     this.#entries.clear();
     this.#names = [];
     for (const item of [...items].sort((a, b) => byName(a.name, b.name))) {
       const row = scheduleRow(item);
-      row.hidden = !this.#matches(item);
       this.#entries.set(item.name, { item, row });
       this.#names.push(item.name);
       fragment.append(row);
     }
+    this.filter(matches, atMost);
     this.#nearViewport.disconnect();
     this.body.replaceChildren(fragment);
     const rows = this.#names.map((name) => /** @type {HTMLTableRowElement} */ (this.#entries.get(name)?.row));
@@ -100,8 +109,9 @@ export class ScheduleTable {
   upsert(item) {
     for (const [name, entry] of this.#entries) if (entry.item.id === item.id && name !== item.name) this.remove(name);
     const row = scheduleRow(item);
-    row.hidden = !this.#matches(item);
     const existing = this.#entries.get(item.name);
+    // As it was, or hidden until the page filters again (a new row may push another out).
+    row.hidden = !this.#matches(item) || (existing?.row.hidden ?? true);
     this.#entries.set(item.name, { item, row });
     if (existing) {
       const focused = [...existing.row.querySelectorAll('a')].indexOf(/** @type {any} */ (document.activeElement));

@@ -3,18 +3,17 @@
 import { ApiError, get, getAll, scheduleUrl } from '../api.js';
 import { h, scrollingTable } from '../dom.js';
 import { throttleByKey } from '../live.js';
-import { byName, ScheduleTable } from './schedule-table.js';
+import { byName, rowsAtOnce, ScheduleTable } from './schedule-table.js';
 
 /** @typedef {import('./schedule-row.js').ScheduleItem} ScheduleItem */
-/** @typedef {{ state: string, task: string, label: string }} Filters */
+/** @typedef {{ name: string, state: string, task: string, label: string }} Filters */
 
 const states = ['active', 'paused', 'ended', 'done', 'manual', 'invalid'];
 /**
- * The first requests: a screenful of schedules and more, and every schedule. The server
- * preloads them with the page (src/http/dashboard.ts, firstData): they must stay the same text.
+ * The first request: a screenful of schedules and more. The server preloads it with the page
+ * (src/http/dashboard.ts, firstData): it must stay the same text.
  */
 const firstPage = '/api/v1/schedules?limit=50';
-const everyPage = '/api/v1/schedules?limit=1000';
 /** Events for one schedule within this time cost one request. */
 const coalesceMs = 250;
 /** The key under which a reload of every schedule is throttled. */
@@ -24,29 +23,37 @@ const everything = '\u0000all';
 export async function schedulesPage(main, { admin, query, signal, live, announce }) {
   const table = new ScheduleTable(signal);
   const summary = h('p', { class: 'muted', id: 'schedules-summary' });
-  const filters = filterForm(query, () => applyFilters());
+  const more = h('button', { type: 'button', id: 'show-more', hidden: true });
+  /** How many matching rows are shown: a change of filters starts again, "Show more" adds. */
+  let atMost = rowsAtOnce;
+  const filters = filterForm(query, () => {
+    atMost = rowsAtOnce;
+    applyFilters();
+  });
   const applyFilters = () => {
     filters.offerTasks(table.tasks());
-    const shown = table.filter(matcher(filters.values())).toLocaleString('en-US');
-    summary.textContent =
-      table.size === 0 ? 'No schedules yet.' : `Showing ${shown} of ${table.size.toLocaleString('en-US')} schedules.`;
+    const { matching, shown } = table.filter(matcher(filters.values()), atMost);
+    summary.textContent = summaryText(shown, matching, table.size);
+    more.hidden = shown >= matching;
+    more.textContent = `Show ${count(Math.min(rowsAtOnce, matching - shown))} more`;
   };
+  more.addEventListener('click', () => {
+    atMost += rowsAtOnce;
+    applyFilters();
+  });
   const show = (/** @type {ScheduleItem[]} */ items) => {
-    table.showAll(items, matcher(filters.values()));
+    table.showAll(items, matcher(filters.values()), atMost);
     applyFilters();
   };
-  // The first screenful first: the page is usable once its first rows are there. Every
-  // schedule is asked for at the same time (not after: the server reads both at once), and
-  // the table shows them all when they come.
+  // The first screenful first: the page is usable once its first rows are there; the rest
+  // after them (asked for at the same time, they slowed the first rows more than they gained).
   const reload = async () => {
-    const every = getAll(everyPage, signal);
-    every.catch(() => {}); // reported below, once the first rows are shown
     const first = await get(firstPage, signal);
     if (signal.aborted) return;
     show(first.items);
     if (!first.next_cursor) return;
-    every
-      .then((items) => signal.aborted || show(items))
+    getAll('/api/v1/schedules?limit=1000', signal, first.next_cursor)
+      .then((rest) => signal.aborted || show([...first.items, ...rest]))
       .catch((error) => {
         if (!signal.aborted) summary.textContent = `Could not read every schedule: ${error.message}`;
       });
@@ -64,9 +71,23 @@ export async function schedulesPage(main, { admin, query, signal, live, announce
     filters.form,
     summary,
     scrollingTable('Schedules', ['Name', 'When', 'Next fire', 'Last', 'Recent', 'State'], table.body),
+    h('div', { class: 'actions' }, more),
   );
   await reload();
   return { reload };
+}
+
+const count = (/** @type {number} */ n) => n.toLocaleString('en-US');
+
+/**
+ * "Showing 100 of 1,000 schedules.", "Showing 3 of 3 matching (1,000 in all) schedules."
+ * @param {number} shown
+ * @param {number} matching
+ * @param {number} all
+ */
+function summaryText(shown, matching, all) {
+  if (all === 0) return 'No schedules yet.';
+  return `Showing ${count(shown)} of ${matching < all ? `${count(matching)} matching (${count(all)} in all)` : count(all)} schedules.`;
 }
 
 /**
@@ -74,11 +95,13 @@ export async function schedulesPage(main, { admin, query, signal, live, announce
  * @param {Filters} filters
  * @returns {import('./schedule-table.js').Matcher}
  */
-function matcher({ state, task, label }) {
+function matcher({ name, state, task, label }) {
   const colon = label.indexOf(':');
   const key = colon < 0 ? label : label.slice(0, colon);
+  const part = name.toLowerCase();
   return (item) => {
     if ((state && item.state !== state) || (task && item.task !== task)) return false;
+    if (part && !item.name.toLowerCase().includes(part)) return false;
     if (!label) return true;
     const value = item.labels?.[key];
     return value !== undefined && (colon < 0 || String(value) === label.slice(colon + 1));
@@ -150,8 +173,13 @@ function followEvents({ live, signal, announce, reload, refetch }) {
   live.on('runs', (data) => (Array.isArray(data) ? data.forEach(runChanged) : refresh(everything)), signal);
 }
 
+/** A text box of the filters. */
+const searchBox = (/** @type {string} */ id, /** @type {string} */ placeholder, /** @type {string} */ value) =>
+  /** @type {HTMLInputElement} */ (h('input', { id, type: 'search', placeholder, autocomplete: 'off', value }));
+
 /**
- * The filters, State, Task and Label (key:value), applied in the browser and kept in the URL.
+ * The filters, Name (a part of it), State, Task and Label (key:value), applied in the browser
+ * and kept in the URL.
  * @param {URLSearchParams} query
  * @param {() => void} onChange
  */
@@ -165,11 +193,9 @@ function filterForm(query, onChange) {
     )
   );
   const task = /** @type {HTMLSelectElement} */ (h('select', { id: 'filter-task' }, h('option', { value: '' }, 'Any')));
-  const label = /** @type {HTMLInputElement} */ (
-    h('input', { id: 'filter-label', type: 'search', placeholder: 'key:value', autocomplete: 'off' })
-  );
+  const name = searchBox('filter-name', 'part of a name', query.get('name') ?? '');
+  const label = searchBox('filter-label', 'key:value', query.get('label') ?? '');
   state.value = query.get('state') ?? '';
-  label.value = query.get('label') ?? '';
   let wantedTask = query.get('task') ?? '';
   let offered = '';
 
@@ -180,7 +206,7 @@ function filterForm(query, onChange) {
     onChange();
   };
   // The task asked for, even before the schedules that use it are loaded into the select.
-  const values = () => ({ state: state.value, task: wantedTask, label: label.value.trim() });
+  const values = () => ({ name: name.value.trim(), state: state.value, task: wantedTask, label: label.value.trim() });
   const field = (/** @type {string} */ text, /** @type {HTMLElement} */ control) =>
     h('div', { class: 'field' }, h('label', { for: control.id }, text), control);
 
@@ -192,12 +218,14 @@ function filterForm(query, onChange) {
       'aria-label': 'Filter schedules',
       onsubmit: (/** @type {Event} */ event) => event.preventDefault(),
     },
+    field('Name', name),
     field('State', state),
     field('Task', task),
     field('Label', label),
   );
   state.addEventListener('change', changed);
   task.addEventListener('change', changed);
+  name.addEventListener('input', changed);
   label.addEventListener('input', changed);
 
   /**

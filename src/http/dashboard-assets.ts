@@ -71,14 +71,14 @@ function sendAsset(asset: Asset, request: FastifyRequest, reply: FastifyReply) {
 }
 
 /**
- * The page, saying who is signed in (as data: the app reads it instead of asking), and
- * preloading the API paths given.
+ * The page, saying who is signed in (as data: the app reads it instead of asking) and, for
+ * them, preloading the API path the page asks for first.
  */
-export function pageHtml(html: string, caller: Caller | undefined, preloads: readonly string[]): string {
+export function pageHtml(html: string, caller: Caller | undefined, preload: string | undefined): string {
   if (!caller) return html;
-  const links = preloads.map((path) => `<link rel="preload" href="${escapeAttribute(path)}" as="fetch" crossorigin />`);
+  const link = preload ? `<link rel="preload" href="${escapeAttribute(preload)}" as="fetch" crossorigin />` : '';
   return html
-    .replace('</head>', `${links.join('')}</head>`)
+    .replace('</head>', `${link}</head>`)
     .replace('<body>', `<body data-token="${escapeAttribute(caller.token)}" data-role="${caller.role}">`);
 }
 

@@ -19,10 +19,10 @@ import { Problem } from './schemas.ts';
 const pagePaths = ['/', '/new', '/runs', '/runs/:id', '/cluster', '/tasks', '/schedules/*', '/login'];
 /**
  * What a page asks for first, by its path: the server preloads it with the page for a visitor
- * signed in, so the data comes while the script does. The same URLs as the page's script asks
+ * signed in, so the data comes while the script does. The same URL as the page's script asks
  * for (dashboard/pages/schedules.js), else the browser fetches twice (test/dashboard.test.ts).
  */
-const firstData: Record<string, string[]> = { '/': ['/api/v1/schedules?limit=50', '/api/v1/schedules?limit=1000'] };
+const firstData: Record<string, string> = { '/': '/api/v1/schedules?limit=50' };
 /** What the dashboard serves without a session: pages and assets (under /assets/) hold no data. */
 export const dashboardPublicRoutes = [...pagePaths, '/logout'];
 
@@ -56,7 +56,7 @@ export async function dashboardRoutes(
       .headers(securityHeaders)
       .header('cache-control', 'no-store')
       .type('text/html; charset=utf-8')
-      .send(pageHtml(html, caller, caller ? (firstData[request.routeOptions.url ?? ''] ?? []) : []));
+      .send(pageHtml(html, caller, firstData[request.routeOptions.url ?? '']));
   };
 
   for (const path of pagePaths.filter((p) => p !== '/login')) app.get(path, { schema: { hide: true } }, page);
