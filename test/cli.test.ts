@@ -1,5 +1,7 @@
 // The `baton` command as an operator runs it: help, exit codes, migrate, start/stop.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { type AddressInfo, createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 
 import { readDefinitions } from '../src/db/definitions.ts';
@@ -61,6 +63,26 @@ describe('baton CLI', () => {
       applied: [...readMigrations().map((m) => `${m.id}_${m.name}`), ...readDefinitions().map((d) => d.file)],
     });
     assert.equal((await runBaton(['migrate'], { DATABASE_URL: db.url })).stdout, 'already up to date\n');
+  });
+
+  it('exits 1, naming the address, when the HTTP port is taken: nothing it started keeps it alive', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const node = spawnBaton(['start', '--port', String(port), '--host', '127.0.0.1', '--database-url', db.url]);
+      const [code] = (await Promise.race([
+        once(node.child, 'exit'),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('still running after 15 s')), 15_000)),
+      ])) as [number];
+      assert.equal(code, 1);
+      assert.ok(
+        node.output.some((line) => line.includes(`EADDRINUSE: address already in use 127.0.0.1:${port}`)),
+        node.output.join('\n'),
+      );
+    } finally {
+      taken.close();
+    }
   });
 
   it('creates, lists and revokes API tokens, showing a token once and never its hash', async () => {

@@ -146,6 +146,9 @@ export async function untilSignal(start: () => Promise<void>, stop: () => Promis
     await signal;
   } finally {
     await stop();
+    // Signals mean exit again: were anything left running, a SIGTERM would still end it.
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
   }
 }
 

@@ -13,7 +13,9 @@ export function step(run: () => Promise<void>): Service {
 
 /**
  * Services started in order and stopped newest first, as one. A start that fails stops
- * what had started and rethrows; after stop() it can start again (with new services).
+ * what had started, the failing service first (it may have started part of itself: an HTTP
+ * server whose port was taken had opened its LISTEN connection and timers, which kept the
+ * process alive), and rethrows; after stop() it can start again (with new services).
  */
 export class Lifecycle {
   #running: Service[] = [];
@@ -22,13 +24,13 @@ export class Lifecycle {
 
   async start(services: readonly Service[]): Promise<void> {
     for (const service of services) {
+      this.#running.push(service);
       try {
         await service.start();
       } catch (error) {
         await this.stop();
         throw error;
       }
-      this.#running.push(service);
     }
   }
 
