@@ -216,6 +216,8 @@ describe(
       assert.equal(none, null);
       assert.deepEqual(await encoded('gzip, deflate, br'), ['br', plain]);
       assert.deepEqual(await encoded('gzip, deflate'), ['gzip', plain]);
+      assert.deepEqual(await encoded('br;q=0, gzip;q=0.5'), ['gzip', plain]);
+      assert.deepEqual(await encoded('BR;Q=0, GZIP;q=0'), [null, plain]);
       assert.equal((await fetch(base + app.replace('app.js', 'nothing.js'))).status, 404);
     });
 

@@ -56,8 +56,8 @@ export function builtDashboard(app: FastifyInstance): string {
 function sendAsset(asset: Asset, request: FastifyRequest, reply: FastifyReply) {
   reply.type(asset.type).header('cache-control', forever).header('x-content-type-options', 'nosniff');
   reply.header('vary', 'accept-encoding');
-  const accepted = String(request.headers['accept-encoding'] ?? '');
-  const encoding = /\bbr\b/.test(accepted) ? 'br' : /\bgzip\b/.test(accepted) ? 'gzip' : null;
+  const accepted = acceptedEncodings(request.headers['accept-encoding']);
+  const encoding = accepted.has('br') ? 'br' : accepted.has('gzip') ? 'gzip' : null;
   if (!encoding) return reply.send(asset.body);
   let body = asset.encoded.get(encoding);
   if (!body) {
@@ -68,6 +68,17 @@ function sendAsset(asset: Asset, request: FastifyRequest, reply: FastifyReply) {
     asset.encoded.set(encoding, body);
   }
   return reply.header('content-encoding', encoding).send(body);
+}
+
+/** The codings an Accept-Encoding allows: listed without `q=0` (RFC 9110 12.5.3). */
+function acceptedEncodings(header: string | undefined): Set<string> {
+  const allowed = new Set<string>();
+  for (const part of (header ?? '').split(',')) {
+    const [coding = '', ...parameters] = part.split(';').map((piece) => piece.trim().toLowerCase());
+    const q = parameters.find((parameter) => parameter.startsWith('q='));
+    if (coding && !(q && Number(q.slice(2)) === 0)) allowed.add(coding);
+  }
+  return allowed;
 }
 
 /**
