@@ -108,6 +108,14 @@ describe(
         const shown = page.locator('main tbody tr:not([hidden])');
         await page.getByText(`Showing 100 of ${all} schedules.`).waitFor();
         assert.equal(await shown.count(), 100);
+        // One made in psql now sorts past the first 100, and shows all the same.
+        await db.query(
+          `insert into baton.schedules (name, task, payload) values ('zz-live', 'sql', '{"sql": "select 1"}')`,
+        );
+        await page.getByRole('link', { name: 'zz-live' }).waitFor({ timeout: 1_000 });
+        await page.getByText(`Showing 101 of ${all + 1} schedules.`).waitFor();
+        await db.query(`delete from baton.schedules where name = 'zz-live'`);
+        await page.getByText(`Showing 100 of ${all} schedules.`).waitFor();
         await page.getByRole('button', { name: `Show ${Math.min(100, all - 100)} more` }).click();
         await page.getByText(`Showing ${Math.min(200, all)} of ${all} schedules.`).waitFor();
         assert.equal(await shown.count(), Math.min(200, all));
@@ -125,7 +133,7 @@ describe(
         assert.equal(await page.getByRole('button', { name: 'Load more' }).isHidden(), true);
         await page.context().close();
       } finally {
-        await db.query(`delete from baton.schedules where name like 'bulk-%'`);
+        await db.query(`delete from baton.schedules where name like 'bulk-%' or name = 'zz-live'`);
       }
     });
 

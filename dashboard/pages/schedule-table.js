@@ -1,8 +1,8 @@
 // The rows of the schedules table, in name order, kept in place as schedules come and go: a
 // row is replaced, inserted or removed alone, never the whole table (but on a full reload).
 // Every schedule has its row, but only the first rows that match are shown (a hundred, then
-// more on request): a row hidden costs the browser no layout, and a thousand shown took it
-// ~150 ms to lay out each time the page loaded.
+// more on request), and those that arrived while the page was open: a row hidden costs the
+// browser no layout, and a thousand shown took it ~150 ms to lay out each time the page loaded.
 import { h } from '../dom.js';
 import { scheduleRow, showOutcomes } from './schedule-row.js';
 
@@ -25,6 +25,8 @@ export class ScheduleTable {
   #names = [];
   /** @type {Matcher} which rows are shown; the others are hidden */
   #matches = () => true;
+  /** Schedules that came while the page was open: shown where they sort, past the limit too. */
+  #arrived = new Set();
   /** Rows whose outcome marks are drawn (see showOutcomes). */
   #drawn = new WeakSet();
   #nearViewport = new IntersectionObserver(
@@ -56,21 +58,22 @@ export class ScheduleTable {
   }
 
   /**
-   * Shows the first `atMost` rows that match, hides the others; says how many match and how
-   * many of them are shown.
+   * Shows the first `atMost` rows that match and those that arrived while the page was open,
+   * hides the others; says how many match and how many of them are shown.
    * @param {Matcher} matches
    * @param {number} atMost
    */
   filter(matches, atMost) {
     this.#matches = matches;
-    let matching = 0;
+    let [matching, shown] = [0, 0];
     for (const name of this.#names) {
       const entry = /** @type {{ item: ScheduleItem, row: HTMLTableRowElement }} */ (this.#entries.get(name));
       const match = matches(entry.item);
       if (match) matching += 1;
-      entry.row.hidden = !match || matching > atMost;
+      entry.row.hidden = !match || (matching > atMost && !this.#arrived.has(name));
+      if (!entry.row.hidden) shown += 1;
     }
-    return { matching, shown: Math.min(matching, atMost) };
+    return { matching, shown };
   }
 
   /**
@@ -80,6 +83,7 @@ export class ScheduleTable {
    * @param {number} atMost the first this many that match
    */
   showAll(items, matches, atMost) {
+    this.#arrived.clear();
     const fragment = document.createDocumentFragment();
     this.#entries.clear();
     this.#names = [];
@@ -120,6 +124,7 @@ export class ScheduleTable {
       if (this.#drawn.has(existing.row)) this.#draw(row);
       if (focused >= 0) row.querySelectorAll('a')[focused]?.focus();
     } else {
+      this.#arrived.add(item.name);
       const index = sortedIndex(this.#names, item.name);
       this.#names.splice(index, 0, item.name);
       this.body.insertBefore(row, this.#entries.get(this.#names[index + 1] ?? '')?.row ?? null);
@@ -131,6 +136,7 @@ export class ScheduleTable {
   remove(name) {
     const entry = this.#entries.get(name);
     if (!entry) return;
+    this.#arrived.delete(name);
     this.#nearViewport.unobserve(entry.row);
     entry.row.remove();
     this.#entries.delete(name);
