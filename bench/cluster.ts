@@ -205,15 +205,34 @@ export class Cluster {
     const about = (l: LogLine) => l.runId === run.id || jobRun(l) === run.id;
     const logs = node?.proc.logs ?? [];
     const lines = [...logs.filter(about), ...logs.filter((l) => !about(l) && l.level >= 40).slice(-4)];
-    const [facts] = await this.probe.must<{ row: boolean; reaped: unknown }>(
+    // Where it stopped: the run's own times, its job as graphile-worker holds it, and the
+    // sessions its task (application_name pgbaton:run:<id>) still has open.
+    const [facts] = await this.probe.must<{
+      row: boolean;
+      reaped: unknown;
+      timing: unknown;
+      job: unknown;
+      sessions: unknown;
+    }>(
       `select exists (select 1 from baton.nodes where id = $1) as row,
          (select json_agg(json_build_object('at', at, 'message', message)) from baton.events
-          where kind = 'node:reaped' and data ->> 'node_id' = $1) as reaped`,
-      [run.worker_id],
+          where kind = 'node:reaped' and data ->> 'node_id' = $1) as reaped,
+         (select json_build_object('attempt', attempt, 'enqueued_at', enqueued_at, 'started_at', started_at,
+                                   'stdout_bytes', stdout_bytes, 'now', now())
+          from baton.runs where id = $2::bigint) as timing,
+         (select to_jsonb(j) - 'payload' from graphile_worker._private_jobs j join baton.runs r on r.job_id = j.id
+          where r.id = $2::bigint) as job,
+         (select json_agg(json_build_object('app', application_name, 'state', state, 'query', left(query, 60),
+                                            'since', state_change))
+          from pg_stat_activity where application_name like '%:' || $2::bigint) as sessions`,
+      [run.worker_id, run.id],
     );
     const state = node?.exited ? (node.ending ? 'killed by us' : 'crashed') : 'alive';
     const who = node ? `${node.role} pid ${node.pid} (${state})` : 'unknown node';
-    return `${JSON.stringify(run)} on ${who}; row in baton.nodes: ${facts?.row}; reaped: ${JSON.stringify(facts?.reaped)}; its log: ${lines.map((l) => JSON.stringify(l)).join(' ')}`;
+    const found = ['timing', 'job', 'sessions'].map(
+      (key) => `${key}: ${JSON.stringify(facts?.[key as keyof typeof facts])}`,
+    );
+    return `${JSON.stringify(run)} on ${who}; row in baton.nodes: ${facts?.row}; reaped: ${JSON.stringify(facts?.reaped)}; ${found.join('; ')}; its log: ${lines.map((l) => JSON.stringify(l)).join(' ')}`;
   }
 
   /** Ends every process now (SIGKILL; a frozen one too). Idempotent. */
