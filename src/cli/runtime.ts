@@ -101,7 +101,7 @@ export function wrapHandler<A extends unknown[]>(
 }
 
 /** Runs `fn`, calling `onSignal` instead of exiting on each SIGINT or SIGTERM meanwhile. */
-export async function handlingSignals<T>(onSignal: () => void, fn: () => Promise<T>): Promise<T> {
+export async function handlingSignals<T>(onSignal: (signal: NodeJS.Signals) => void, fn: () => Promise<T>): Promise<T> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
@@ -130,8 +130,6 @@ export async function untilSignal(start: () => Promise<void>, stop: () => Promis
     stopping = true;
     signalled();
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
   // graphile-worker 0.17 does not await recording a job's completion; when the database is
   // gone at that moment, the rejection surfaces here. The job stays locked by this process,
   // so exit: the leader's reaper frees it, and a supervisor restarts the node.
@@ -141,15 +139,15 @@ export async function untilSignal(start: () => Promise<void>, stop: () => Promis
     );
     process.exit(ExitCode.failure);
   });
-  try {
-    await start();
-    await signal;
-  } finally {
-    await stop();
-    // Signals mean exit again: were anything left running, a SIGTERM would still end it.
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-  }
+  // Once stopped, signals mean exit again: were anything left running, a SIGTERM still ends it.
+  await handlingSignals(onSignal, async () => {
+    try {
+      await start();
+      await signal;
+    } finally {
+      await stop();
+    }
+  });
 }
 
 /** A command that reads something and prints it: formatted for people, or as JSON with --json. */
