@@ -20,6 +20,15 @@ const interval = (text) => (text ? intervalWords(text) : null);
 /** @param {string | null | undefined} value */
 const instant = (value) => (value ? formatInZone(value) : null);
 
+/**
+ * A titled section: its content, or (when there is none) a muted line saying so.
+ * @param {string} title
+ * @param {Node | null} content
+ * @param {string} none
+ */
+const section = (title, content, none) =>
+  h('section', null, h('h2', null, title), content ?? h('p', { class: 'muted' }, none));
+
 /** @param {Item} item */
 export function definitionSection(item) {
   const labels = item.labels && Object.keys(item.labels).length > 0 ? json(item.labels) : null;
@@ -89,17 +98,16 @@ export function nextFiresSection(item) {
       h('td', null, fire.note ?? ''),
     ),
   );
-  return h(
-    'section',
-    null,
-    h('h2', null, 'Next fires'),
+  return section(
+    'Next fires',
     fires.length === 0
-      ? h('p', { class: 'muted' }, 'No fires planned.')
+      ? null
       : scrollingTable(
           'Next fires',
           ['Fire at (UTC)', `Local time (${item.timezone})`, 'DST note'],
           h('tbody', null, rows),
         ),
+    'No fires planned.',
   );
 }
 
@@ -119,17 +127,16 @@ export function recentRunsSection(item) {
       h('td', { class: 'message' }, run.error ?? run.reason ?? ''),
     ),
   );
-  return h(
-    'section',
-    null,
-    h('h2', null, 'Recent runs'),
+  return section(
+    'Recent runs',
     runs.length === 0
-      ? h('p', { class: 'muted' }, 'No runs yet.')
+      ? null
       : scrollingTable(
           'Recent runs',
           ['Run', 'Status', 'Fire at', 'Duration', 'Attempt', 'Error or reason'],
           h('tbody', null, rows),
         ),
+    'No runs yet.',
   );
 }
 
@@ -165,13 +172,10 @@ export function whySection(item) {
       ),
     ),
   ];
-  return h(
-    'section',
-    null,
-    h('h2', null, 'Why fires did not run'),
-    items.length === 0
-      ? h('p', { class: 'muted' }, 'Nothing stopped its recent fires.')
-      : h('ul', { class: 'why' }, items),
+  return section(
+    'Why fires did not run',
+    items.length === 0 ? null : h('ul', { class: 'why' }, items),
+    'Nothing stopped its recent fires.',
   );
 }
 
@@ -212,12 +216,10 @@ function changedFields(change) {
 export function changesSection(item) {
   /** @type {Item[]} */
   const changes = item.changes ?? [];
-  return h(
-    'section',
-    null,
-    h('h2', null, 'Changes'),
+  return section(
+    'Changes',
     changes.length === 0
-      ? h('p', { class: 'muted' }, 'No changes recorded.')
+      ? null
       : h(
           'ol',
           { class: 'changes' },
@@ -235,5 +237,6 @@ export function changesSection(item) {
             ),
           ),
         ),
+    'No changes recorded.',
   );
 }
